@@ -1,0 +1,278 @@
+--- permadict: a dictionary in one SQLite file, shared safely by many processes.
+--
+--   local permadict = require("permadict")
+--   local d = assert(permadict.open("db.sqlite", { name = "config" }))
+--   d.workers = 8              -- d[key] reads and writes items, always
+--   print(d.workers, #d)
+--   d.workers = nil            -- deletes
+--   for k, v in pairs(d) do end          -- 5.2+; permadict.pairs(d) everywhere
+--   permadict.close(d)
+--
+-- Operations are functions of this module taking the dict first
+-- (permadict.close(d), permadict.incr(d, k)), never methods on d: the dict
+-- has no method names, so every key, "close" and "get" included, is an item.
+-- See docs/LUA.md for the value rules and the error conventions.
+
+local core = require("permadict_core")
+
+local support = core.support()
+local dict_mt = support.dict
+
+local M = {}
+
+M.VERSION = core.libversion()
+
+-- ------------------------------------------------------------ values
+
+--- The null value (nil cannot be stored, and cannot sit in a list).
+M.null = support.null
+
+local function wrap_string(mt, fn)
+  return function(s)
+    if type(s) ~= "string" then
+      error("permadict." .. fn .. ": expected a string, got " .. type(s), 2)
+    end
+    return setmetatable({ s }, mt)
+  end
+end
+
+--- Stores s as text (it must be valid UTF-8) / as bytes, whatever it holds.
+M.text = wrap_string(support.text, "text")
+M.bytes = wrap_string(support.bytes, "bytes")
+support.text.__tostring = function(t) return t[1] end
+support.bytes.__tostring = function(t) return t[1] end
+
+--- Marks t (default: a new table) as a list / as a map; returns t.
+function M.array(t)
+  return setmetatable(t or {}, support.array)
+end
+function M.map(t)
+  return setmetatable(t or {}, support.map)
+end
+
+--- A language-private value: an opaque (tag, data) pair, e.g. a Python
+-- pickle (tag 1) read back from a file another language wrote.
+function M.private(tag, data)
+  if type(tag) ~= "number" or type(data) ~= "string" then
+    error("permadict.private: expected (number tag, string data)", 2)
+  end
+  return setmetatable({ tag = tag, data = data }, support.private)
+end
+support.private.__tostring = function(p)
+  return ("permadict.private(tag %d, %d bytes)"):format(p.tag, #p.data)
+end
+
+--- An exact 64-bit integer from its decimal digits. On Lua 5.3+ this is
+-- simply the integer; on 5.1/LuaJIT, whose numbers are doubles, it is a
+-- box (tostring gives the digits) that is stored as that exact integer.
+-- Integers beyond +-2^53 stored by others read back as such boxes on 5.1.
+function M.int64(digits)
+  digits = tostring(digits)
+  if not digits:match("^%-?%d+$") then
+    error("permadict.int64: expected decimal digits, got '" .. digits .. "'", 2)
+  end
+  if support.exact_integers then
+    local n = math.tointeger(tonumber(digits))
+    if not n then
+      error("permadict.int64: " .. digits .. " is not a signed 64-bit integer", 2)
+    end
+    return n
+  end
+  return setmetatable({ digits }, support.int64)
+end
+
+--- true for the null value (permadict.null).
+function M.is_null(v)
+  return v == M.null
+end
+
+-- ------------------------------------------------------- the dict object
+
+dict_mt.__index = core.get     -- d[k]: the value, or nil when absent
+dict_mt.__newindex = core.assign -- d[k] = v; nil deletes
+dict_mt.__len = core.len       -- #d: the number of entries
+dict_mt.__pairs = function(d) return M.pairs(d) end
+dict_mt.__close = function(d) core.close(d) end -- local d <close> (5.4)
+dict_mt.__tostring = function(d)
+  if core.is_closed(d) then
+    return "permadict (closed)"
+  end
+  return ("permadict: %s [%s]"):format(core.path(d), core.name(d))
+end
+dict_mt.__metatable = "permadict"
+
+--- Opens namespace opts.name ("default") of the file at path; ":memory:"
+-- gives a private in-memory dict. opts: name, readonly, create (default
+-- true), timeout (seconds to wait for a lock, default 5), durable.
+-- Returns the dict, or nil, message, code (as io.open does).
+function M.open(path, opts)
+  if type(path) ~= "string" or path:find("\0", 1, true) then
+    error("permadict.open: path must be a string without zero bytes", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("permadict.open: options must be a table", 2)
+  end
+  return core.open(path, opts)
+end
+
+--- Closes d: later use raises "attempt to use a closed permadict". Closing
+-- twice is harmless; __gc and <close> do the same. An open transaction is
+-- rolled back.
+M.close = core.close
+M.is_closed = core.is_closed
+
+--- After fork() calls reopen an inherited handle by themselves; this does
+-- it explicitly (needed only for a transaction begun before the fork).
+M.reopen = core.reopen
+
+M.path = core.path
+M.name = core.name
+
+-- ------------------------------------------------------------ items
+
+--- d[k], or default when k is absent.
+function M.get(d, k, default)
+  local v = core.get(d, k)
+  if v == nil then
+    return default
+  end
+  return v
+end
+
+--- d[k] = v (nil deletes).
+function M.set(d, k, v)
+  core.assign(d, k, v)
+end
+
+--- Deletes k; true if it was there.
+M.delete = core.delete
+--- true if k is present.
+M.contains = core.contains
+--- The number of entries (#d).
+M.count = core.count
+--- Deletes every entry of this namespace.
+M.clear = core.clear
+
+-- --------------------------------------------------------- atomic updates
+
+--- Adds by (default 1; integer or float) to the number at k (absent: 0)
+-- and returns the new value, in one step safe against other processes.
+function M.incr(d, k, by)
+  if by == nil then
+    by = 1
+  end
+  return core.incr(d, k, by)
+end
+
+--- If d[k] equals expected (nil: absent), stores desired (nil: deletes);
+-- true when it did.
+M.compare_and_set = core.compare_and_swap
+
+--- Stores v only when k is absent; true when it did.
+M.set_if_absent = core.set_if_absent
+
+--- Reads and deletes k in one step; default when it was absent.
+function M.pop(d, k, default)
+  local v = core.pop(d, k)
+  if v == nil then
+    return default
+  end
+  return v
+end
+
+--- Stores v and returns what was there (nil when absent).
+function M.get_and_set(d, k, v)
+  local old, found = core.get_and_set(d, k, v)
+  if found then
+    return old
+  end
+  return nil
+end
+
+-- ----------------------------------------------------------- transactions
+
+local function finish(d, ok, ...)
+  if ok then
+    local committed, err = pcall(core.commit, d)
+    if committed then
+      return ...
+    end
+    pcall(core.rollback, d)
+    error(err, 0)
+  end
+  pcall(core.rollback, d) -- the dict may have been closed inside fn
+  error((...), 0)
+end
+
+--- Runs fn(d) inside one write transaction: commits everything it did and
+-- returns its results, or, when fn raises, rolls everything back and
+-- re-raises the same error. Transactions do not nest.
+function M.transaction(d, fn)
+  if type(fn) ~= "function" then
+    error("permadict.transaction: expected a function", 2)
+  end
+  core.begin(d)
+  return finish(d, pcall(fn, d))
+end
+
+M.begin = core.begin
+M.commit = core.commit
+M.rollback = core.rollback
+M.in_transaction = core.in_transaction
+
+-- -------------------------------------------------------------- iteration
+
+--- An iterator over (key, value) in key order: integers, then text, then
+-- bytes. for k, v in permadict.pairs(d) do ... end (pairs(d) on 5.2+).
+-- opts: prefix, start (inclusive), stop (exclusive), page_size. It reads a
+-- page at a time, never holds a lock between pages, and skips keys other
+-- processes delete meanwhile. It keeps d alive; closing d ends it.
+function M.pairs(d, opts)
+  local o = { values = true }
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error("permadict.pairs: options must be a table", 2)
+    end
+    for k, v in next, opts do
+      o[k] = v
+    end
+  end
+  local it = core.iter_open(d, o)
+  local iter_next = core.iter_next
+  return function()
+    return iter_next(it)
+  end, d, nil
+end
+
+-- ------------------------------------------------------------ namespaces
+
+--- All namespace names of d's file, sorted.
+M.namespaces = core.namespaces
+--- Deletes a namespace of d's file and everything in it.
+M.drop_namespace = core.drop_namespace
+
+-- ----------------------------------------------------------- maintenance
+
+--- The namespace's change counter: it grows with every committed change.
+M.version = core.version
+--- count, version, namespaces, page_size, page_count, freelist_count,
+-- file_bytes, wal_bytes, format_version.
+M.stats = core.stats_get
+
+--- Checks the file (SQLite's integrity_check and the library's own
+-- invariants): true, or raises naming the first problem [ECORRUPT].
+function M.check(d)
+  core.check(d)
+  return true
+end
+
+--- The code name ("EBUSY", "ENOTFOUND", ...) of an error raised by this
+-- module, or nil for any other error.
+function M.errcode(err)
+  if type(err) ~= "string" then
+    return nil
+  end
+  return err:match("^permadict: .*%[(E%u+)%]$")
+end
+
+return M

@@ -1,0 +1,620 @@
+"""Permadict: a dict that lives in an SQLite file shared by many processes."""
+
+from __future__ import annotations
+
+import collections.abc
+import os
+import threading
+import weakref
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar,
+                    Union, overload)
+
+from . import _core
+from ._errors import ClosedError, DecodeError, Error, ForkedError, NotFoundError
+from ._values import ABSENT
+from ._views import ItemsView, KeysView, ValuesView
+
+Key = Union[str, int, bytes]
+"""What a key can be: str, int (signed 64-bit) or bytes. ``1``, ``"1"`` and ``b"1"``
+are three different keys, as in a dict."""
+
+_T = TypeVar("_T")
+_MISSING: Any = object()
+
+# The extension's functions, called directly: no SWIG proxy layer in between.
+_get = _core.get
+_set = _core.set
+_delete = _core.delete
+_contains = _core.contains
+_count = _core.count
+_pop = _core.pop
+_set_if_absent = _core.set_if_absent
+_iter_open = _core.iter_open
+_iter_next = _core.iter_next
+_iter_free = _core.iter_free
+_set_pickle = _core.set_pickle
+
+_FOREVER_MS = 2**31 - 1
+_CHANGE_OPS = {1: "set", 2: "delete", 3: "clear"}
+
+# Every open Permadict, so a forked child can replace locks that another
+# thread of the parent may have held at the moment of fork().
+_open_dicts: "weakref.WeakValueDictionary[int, Permadict]" = weakref.WeakValueDictionary()
+
+
+def _after_fork_in_child() -> None:
+    for d in list(_open_dicts.values()):
+        d._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _Cursor:
+    """One core iterator; freed by its generator, or by close() if that comes first."""
+
+    __slots__ = ("it", "__weakref__")
+
+    def __init__(self, it: Any) -> None:
+        self.it = it
+
+
+class Permadict(collections.abc.MutableMapping):
+    """A dictionary kept in one SQLite file, shared safely by threads and processes.
+
+    ``Permadict("db.sqlite")`` opens (creating if needed) the namespace ``name``
+    of the file; ``Permadict()`` gives a private in-memory one. Every change is
+    committed at once (or at the end of :meth:`transaction`) and seen by every
+    other Permadict on the same file.
+
+    It behaves like a ``dict`` with these differences, all deliberate:
+
+    * keys are ``str``, ``int`` (64-bit) or ``bytes``; values are ``None``,
+      ``bool``, ``int``, ``float``, ``str``, ``bytes`` (``bytearray`` and
+      ``memoryview`` are stored as bytes), ``list``, ``tuple`` (read back as a
+      list) and ``dict`` (same key types), nested up to 32 deep; other objects
+      only with ``pickle=True``;
+    * iteration is in key order (ints, then str, then bytes), not insertion
+      order; ``popitem`` removes the first item in that order;
+    * values are copies: mutating a list you read does not change the stored one;
+    * changing the Permadict while iterating is allowed (deleted keys are skipped);
+    * ``update``, ``clear`` and ``popitem`` are atomic.
+
+    Threads may share one Permadict: calls are serialised by a lock per object,
+    and the GIL is released while SQLite works or waits. Across processes, pass
+    it to a ``multiprocessing`` worker (fork or spawn) and it reopens itself
+    there. ``pickle=True`` unpickles stored Python objects, which runs code chosen
+    by whoever wrote the file: only use it on files you trust.
+    """
+
+    __slots__ = ("_h", "_lock", "_path", "_name", "_readonly", "_timeout", "_durable",
+                 "_pickle", "_cursors", "__weakref__")
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:", name: str = "default",
+                 readonly: bool = False, timeout: Optional[float] = 5.0, durable: bool = False,
+                 pickle: bool = False, **initial: Any) -> None:
+        """Open namespace ``name`` of the file at ``path``.
+
+        :param path: the file (created when missing unless ``readonly``), or
+            ``":memory:"`` for a private in-memory dict.
+        :param name: the namespace within the file: independent dicts side by side.
+        :param readonly: refuse every write (:class:`ReadOnlyError`, also a
+            ``PermissionError``); the file is never created.
+        :param timeout: seconds to wait for another process's lock before
+            :class:`BusyError` (also a ``TimeoutError``); ``None`` waits forever.
+        :param durable: make each commit survive power loss (slower).
+        :param pickle: store other objects pickled and unpickle them on read.
+            Unpickling runs arbitrary code: only for files you trust.
+        :param initial: items stored right after opening, as ``dict(**initial)``.
+        """
+        self._h: Any = None
+        self._lock = threading.RLock()
+        self._cursors: "weakref.WeakSet[_Cursor]" = weakref.WeakSet()
+        self._path = os.fsdecode(os.fspath(path))
+        self._name = "default" if name is None else name
+        self._readonly = bool(readonly)
+        self._timeout = timeout
+        self._durable = bool(durable)
+        self._pickle = bool(pickle)
+        if not isinstance(self._name, str):
+            raise TypeError(f"name must be a str, not {type(self._name).__name__}")
+        self._h = _core.open(self._path, self._options())
+        if self._pickle:
+            _set_pickle(self._h, 1)
+        _open_dicts[id(self)] = self
+        if initial:
+            self.update(initial)
+
+    def _options(self) -> Tuple[str, bool, bool, int, bool]:
+        t = self._timeout
+        if t is None:
+            timeout_ms = _FOREVER_MS
+        else:
+            if t < 0:
+                raise ValueError(f"timeout must be >= 0 seconds or None, not {t!r}")
+            timeout_ms = min(int(t * 1000), _FOREVER_MS)
+        return (self._name, self._readonly, not self._readonly, timeout_ms, self._durable)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close the file. Further use raises :class:`ClosedError`; closing twice is fine."""
+        with self._lock:
+            h = self._h
+            if h is None:
+                return
+            for c in list(self._cursors):
+                self._free_cursor(c)
+            self._h = None
+            if self._pickle:
+                _set_pickle(h, 0)
+            _core.close(h)
+        _open_dicts.pop(id(self), None)
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_h", None) is not None:
+                self.close()
+        except Exception:  # interpreter shutdown: nothing useful to report
+            pass
+
+    def __enter__(self) -> "Permadict":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._h is None
+
+    @property
+    def path(self) -> str:
+        """The file this Permadict lives in (``":memory:"`` for an in-memory one)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The namespace within the file."""
+        return self._name
+
+    @property
+    def readonly(self) -> bool:
+        """True when opened with ``readonly=True``."""
+        return self._readonly
+
+    @property
+    def pickle(self) -> bool:
+        """True when other objects are pickled and tag-1 values unpickled."""
+        return self._pickle
+
+    def _reopen(self) -> None:
+        """After fork(): a fresh connection on the same file (the core's pd_reopen)."""
+        # Iterators of the inherited connection are dropped, not freed: freeing
+        # them would touch SQLite state that belongs to the parent.
+        for c in list(self._cursors):
+            c.it = None
+        self._cursors = weakref.WeakSet()
+        _core.reopen(self._h)
+
+    def _retry(self, fn: Any, *args: Any) -> Any:
+        """Call fn(handle, *args) with the lock held; after fork(), reopen and call again."""
+        with self._lock:
+            try:
+                return fn(self._h, *args)
+            except ForkedError:
+                self._reopen()
+                return fn(self._h, *args)
+
+    # ------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Path and options only: the receiving process opens the file itself."""
+        if self._path in (":memory:", ""):
+            raise TypeError("an in-memory Permadict cannot be pickled or sent to another "
+                            "process: it exists only in this one; open a file path instead")
+        return {"path": self._path, "name": self._name, "readonly": self._readonly,
+                "timeout": self._timeout, "durable": self._durable, "pickle": self._pickle}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        Permadict.__init__(self, **state)
+
+    # --------------------------------------------------------- dict protocol
+
+    def __getitem__(self, key: Key) -> Any:
+        with self._lock:
+            try:
+                return _get(self._h, key)
+            except NotFoundError:
+                raise KeyError(key) from None
+            except ForkedError:
+                self._reopen()
+                return self[key]
+            except DecodeError as e:
+                e.key = key
+                raise
+
+    def get(self, key: Key, default: Any = None) -> Any:
+        """The value for key, or default when absent."""
+        with self._lock:
+            try:
+                return _get(self._h, key)
+            except NotFoundError:
+                return default
+            except ForkedError:
+                self._reopen()
+                return self.get(key, default)
+            except DecodeError as e:
+                e.key = key
+                raise
+
+    def __setitem__(self, key: Key, value: Any) -> None:
+        with self._lock:
+            try:
+                _set(self._h, key, value)
+            except ForkedError:
+                self._reopen()
+                _set(self._h, key, value)
+
+    def __delitem__(self, key: Key) -> None:
+        try:
+            self._retry(_delete, key)
+        except NotFoundError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            try:
+                return _contains(self._h, key)
+            except ForkedError:
+                self._reopen()
+                return _contains(self._h, key)
+
+    def __len__(self) -> int:
+        """The number of items, O(1) (kept in the file)."""
+        with self._lock:
+            try:
+                return _count(self._h)
+            except ForkedError:
+                self._reopen()
+                return _count(self._h)
+
+    def __iter__(self) -> Iterator[Key]:
+        """Keys in key order: ints numerically, then str, then bytes."""
+        return self._walk(0)
+
+    def __reversed__(self) -> Iterator[Key]:
+        """Keys in reverse key order (from a snapshot of the keys)."""
+        return reversed(list(self._walk(0)))
+
+    def keys(self) -> KeysView:  # type: ignore[override]
+        """A live view of the keys, in key order."""
+        return KeysView(self)
+
+    def values(self) -> ValuesView:  # type: ignore[override]
+        """A live view of the values, in key order."""
+        return ValuesView(self)
+
+    def items(self) -> ItemsView:  # type: ignore[override]
+        """A live view of the (key, value) pairs, in key order."""
+        return ItemsView(self)
+
+    def _open_cursor(self, values: bool, start: Any = None) -> _Cursor:
+        it = self._retry(_iter_open, (values, None, start, None, 0))
+        if self._pickle and values:
+            _set_pickle(it, 1)
+        c = _Cursor(it)
+        self._cursors.add(c)
+        return c
+
+    def _free_cursor(self, c: _Cursor) -> None:
+        it, c.it = c.it, None
+        if it is not None:
+            if self._pickle:
+                _set_pickle(it, 0)
+            _iter_free(it)
+        self._cursors.discard(c)
+
+    def _walk(self, what: int) -> Iterator[Any]:
+        """Keys (what=0), values (1) or items (2) through the core's paged iterator."""
+        lock = self._lock
+        values = what != 0
+        with lock:
+            c = self._open_cursor(values)
+        last: Any = _MISSING
+        try:
+            while True:
+                with lock:
+                    r = self._next_item(c, values, last)
+                if r is None:
+                    return
+                last = r[0]
+                yield r[0] if what == 0 else (r[1] if what == 1 else r)
+        finally:
+            with lock:
+                self._free_cursor(c)
+
+    def _next_item(self, c: _Cursor, values: bool, last: Any) -> Optional[Tuple[Any, Any]]:
+        """The next (key, value-or-None) of cursor c, or None at the end. Lock held."""
+        if c.it is None:
+            if self._h is None:
+                raise ClosedError("Permadict closed during iteration")
+            # The handle was reopened after fork(): go on from the last key seen.
+            start = None if last is _MISSING else last
+            c.it = self._retry(_iter_open, (values, None, start, None, 0))
+            if self._pickle and values:
+                _set_pickle(c.it, 1)
+            self._cursors.add(c)
+            if start is not None:
+                r = _iter_next(c.it)
+                if r is None or type(r[0]) is not type(last) or r[0] != last:
+                    return r
+        try:
+            return _iter_next(c.it)
+        except ForkedError:
+            self._reopen()
+            return self._next_item(c, values, last)
+        except Error as e:
+            # The iterator has no message of its own: the handle has it.
+            raise type(e)(_core.errmsg(self._h) or str(e)) from None
+
+    def pop(self, key: Key, default: Any = _MISSING) -> Any:
+        """Remove key and return its value (atomically); default, or KeyError, when absent."""
+        try:
+            return self._retry(_pop, key)
+        except NotFoundError:
+            if default is _MISSING:
+                raise KeyError(key) from None
+            return default
+
+    def popitem(self) -> Tuple[Key, Any]:
+        """Remove and return the first (key, value) in key order, atomically.
+
+        KeyError when empty. (A dict pops the last inserted item instead.)
+        """
+        with self._lock, self._atomic():
+            c = self._open_cursor(False)
+            try:
+                r = _iter_next(c.it)
+            finally:
+                self._free_cursor(c)
+            if r is None:
+                raise KeyError("popitem(): dictionary is empty")
+            return r[0], _pop(self._h, r[0])
+
+    def setdefault(self, key: Key, default: Any = None) -> Any:
+        """The value for key; if absent, store default and return it (atomically)."""
+        while True:
+            if self._retry(_set_if_absent, key, default):
+                return default
+            try:
+                return self._retry(_get, key)
+            except NotFoundError:  # deleted by someone else in between: try again
+                continue
+
+    def update(self, other: Any = (), /, **kwds: Any) -> None:
+        """Store the items of a mapping, an iterable of pairs and keywords, atomically.
+
+        Either every item is stored or, on any error, none is.
+        """
+        with self._lock, self._atomic():
+            h = self._h
+            for k, v in _pairs(other):
+                _set(h, k, v)
+            for k, v in kwds.items():
+                _set(h, k, v)
+
+    def clear(self) -> None:
+        """Remove every item of this namespace, atomically."""
+        self._retry(_core.clear)
+
+    def copy(self) -> Dict[Key, Any]:
+        """A plain dict snapshot of the items, in key order."""
+        return dict(self._walk(2))
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if isinstance(other, Permadict):
+            return self.copy() == other.copy()
+        if isinstance(other, dict):
+            return len(self) == len(other) and self.copy() == other
+        if isinstance(other, collections.abc.Mapping):
+            return self.copy() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __or__(self, other: Any) -> Dict[Key, Any]:
+        """A new plain dict: this one's items updated with other's."""
+        if not isinstance(other, collections.abc.Mapping):
+            return NotImplemented
+        r = self.copy()
+        r.update(other)
+        return r
+
+    def __ror__(self, other: Any) -> Dict[Key, Any]:
+        if not isinstance(other, collections.abc.Mapping):
+            return NotImplemented
+        r = dict(other)
+        r.update(self._walk(2))
+        return r
+
+    def __ior__(self, other: Any) -> "Permadict":
+        self.update(other)
+        return self
+
+    def __repr__(self) -> str:
+        head = f"Permadict({self._path!r}, name={self._name!r}"
+        if self._h is None:
+            return head + ", closed)"
+        items = []
+        for i, (k, v) in enumerate(self._walk(2)):
+            if i == 100:
+                items.append("...")
+                break
+            items.append(f"{k!r}: {v!r}")
+        return head + ", {" + ", ".join(items) + "})"
+
+    # ------------------------------------------------------- atomic helpers
+
+    def incr(self, key: Key, by: Union[int, float] = 1) -> Union[int, float]:
+        """Add ``by`` to the number at key (absent counts as 0), atomically; return the result.
+
+        int + int stays an int (overflowing 64 bits is an :class:`InvalidError`);
+        with a float the result is a float. A non-number stored at key gives
+        :class:`ValueKindError` (also a TypeError) and is left unchanged.
+        """
+        if isinstance(by, bool) or not isinstance(by, (int, float)):
+            raise TypeError(f"incr() by must be an int or float, not {type(by).__name__}")
+        return self._retry(_core.incr, key, by)
+
+    def compare_and_set(self, key: Key, old: Any, new: Any) -> bool:
+        """If key holds ``old``, store ``new``, atomically; return whether it did.
+
+        ``old=ABSENT`` means "only if key is absent"; ``new=ABSENT`` deletes the key.
+        Values compare by stored form: ``1``, ``1.0`` and ``True`` are all different.
+        """
+        return bool(self._retry(_core.compare_and_swap, key, old, new))
+
+    def transaction(self) -> "Transaction":
+        """A context manager: everything inside commits at once, or not at all.
+
+        An exception inside rolls everything back (and propagates). Reads inside
+        see the transaction's own writes; other processes see nothing until the
+        end. Other threads using this same Permadict wait until it ends.
+        Transactions do not nest (:class:`MisuseError`).
+        """
+        return Transaction(self)
+
+    def _atomic(self) -> "Transaction":
+        """A transaction, or nothing if one is already open on this handle."""
+        return Transaction(self, join=True)
+
+    # ---------------------------------------------------------- namespaces
+
+    def namespaces(self) -> List[str]:
+        """The names of all namespaces in this file, sorted."""
+        return self._retry(_core.namespaces)
+
+    def drop_namespace(self, name: str) -> None:
+        """Delete namespace ``name`` of this file and everything in it.
+
+        Handles open on it then see it empty and their writes fail with :class:`GoneError`.
+        """
+        self._retry(_core.drop_namespace, name)
+
+    # ------------------------------------------------------------- changes
+
+    @property
+    def version(self) -> int:
+        """The namespace's change counter: it grows with every committed change."""
+        return self._retry(_core.version)
+
+    def changes(self, since: int) -> List[Tuple[int, str, Optional[Key]]]:
+        """The changes committed after version ``since``, oldest first.
+
+        Each is ``(version, op, key)`` with op ``"set"``, ``"delete"`` or ``"clear"``
+        (key None). :class:`ResyncError` when the bounded log no longer reaches
+        back that far: re-read everything and carry on from :attr:`version`.
+        """
+        with self._lock:
+            c = self._retry(_core.changes_open, since)
+            try:
+                out = []
+                while True:
+                    r = _core.changes_next(c)
+                    if r is None:
+                        return out
+                    out.append((r[0], _CHANGE_OPS.get(r[1], str(r[1])), r[2]))
+            finally:
+                _core.changes_free(c)
+
+    # --------------------------------------------------------- maintenance
+
+    def stats(self) -> Dict[str, int]:
+        """Counts and sizes: items, version, namespaces, pages, file and WAL bytes."""
+        return self._retry(_core.stats_get)
+
+    def check(self) -> None:
+        """Verify the file and the library's invariants; :class:`CorruptError` if broken."""
+        self._retry(_core.check)
+
+
+class Transaction:
+    """What :meth:`Permadict.transaction` returns; use it in a ``with`` statement."""
+
+    __slots__ = ("_d", "_join", "_own")
+
+    def __init__(self, d: Permadict, join: bool = False) -> None:
+        self._d = d
+        self._join = join
+        self._own = False
+
+    def __enter__(self) -> Permadict:
+        d = self._d
+        d._lock.acquire()
+        try:
+            if self._join and d._h is not None and _core.in_transaction(d._h):
+                self._own = False
+            else:
+                d._retry(_core.begin)
+                self._own = True
+        except BaseException:
+            d._lock.release()
+            raise
+        return d
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        d = self._d
+        try:
+            if self._own and d._h is not None:
+                if exc_type is None:
+                    try:
+                        _core.commit(d._h)
+                    except BaseException:
+                        if _core.in_transaction(d._h):
+                            _core.rollback(d._h)
+                        raise
+                elif _core.in_transaction(d._h):
+                    _core.rollback(d._h)
+        finally:
+            d._lock.release()
+
+
+def _pairs(other: Any) -> Iterable[Tuple[Any, Any]]:
+    """The (key, value) pairs of update()'s argument, with dict.update's errors."""
+    if isinstance(other, Permadict):
+        return other.copy().items()
+    if isinstance(other, collections.abc.Mapping):
+        return ((k, other[k]) for k in other)
+    if hasattr(other, "keys"):
+        return ((k, other[k]) for k in other.keys())
+    return _checked_pairs(other)
+
+
+def _checked_pairs(seq: Iterable[Any]) -> Iterator[Tuple[Any, Any]]:
+    for i, item in enumerate(seq):
+        try:
+            pair = tuple(item)
+        except TypeError:
+            raise TypeError(f"cannot convert dictionary update sequence element #{i} "
+                            "to a sequence") from None
+        if len(pair) != 2:
+            raise ValueError(f"dictionary update sequence element #{i} has length "
+                             f"{len(pair)}; 2 is required")
+        yield pair
+
+
+def namespaces(path: Union[str, "os.PathLike[str]"]) -> List[str]:
+    """The names of the namespaces in the permadict file at path, sorted."""
+    with Permadict(path, readonly=True) as d:
+        return d.namespaces()
+
+
+def drop_namespace(path: Union[str, "os.PathLike[str]"], name: str) -> None:
+    """Delete namespace ``name`` of the file at path, and everything in it."""
+    with Permadict(path) as d:
+        d.drop_namespace(name)

@@ -1,0 +1,90 @@
+/* key_arg.c - see key_arg.h. */
+#include "key_arg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "json_value.h"
+#include "report.h"
+
+/* Strict decimal: optional '-', digits, nothing else (strtoll alone would
+ * accept spaces, '+', and stop quietly at the first non-digit). */
+static int parse_int64(const char *text, int64_t *out) {
+  const char *p = text[0] == '-' ? text + 1 : text;
+  if (*p == '\0')
+    return -1;
+  for (; *p; p++)
+    if (*p < '0' || *p > '9')
+      return -1;
+  errno = 0;
+  long long v = strtoll(text, NULL, 10);
+  if (errno == ERANGE)
+    return -1;
+  *out = (int64_t)v;
+  return 0;
+}
+
+int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
+                  const char *what) {
+  memset(out, 0, sizeof *out);
+  if (args->options & CLI_OPT_INT_KEY) {
+    int64_t i;
+    if (parse_int64(text, &i) != 0)
+      return cli_fail(CLI_EXIT_USAGE, NULL,
+                      "%s '%.100s' is not a 64-bit integer (--int-key)", what,
+                      text);
+    out->key = pd_int(i);
+    return CLI_EXIT_OK;
+  }
+  if (args->options & CLI_OPT_HEX_KEY) {
+    size_t len;
+    int rc = hex_decode(text, &out->owned, &len);
+    if (rc == -2)
+      return cli_fail(CLI_EXIT_ERROR, NULL, "out of memory");
+    if (rc != 0)
+      return cli_fail(CLI_EXIT_USAGE, NULL,
+                      "%s '%.100s' is not hexadecimal bytes (--hex-key)", what,
+                      text);
+    out->key = pd_bytes(out->owned, len);
+    return CLI_EXIT_OK;
+  }
+  out->key = pd_text(text, strlen(text));
+  return CLI_EXIT_OK;
+}
+
+void key_arg_free(key_arg *k) {
+  free(k->owned);
+  k->owned = NULL;
+}
+
+void key_describe(const pd_val *key, char *buf, size_t size) {
+  buf[0] = '\0';
+  if (key->kind == PD_INT) {
+    snprintf(buf, size, "%" PRId64, key->u.i);
+    return;
+  }
+  /* Cut before formatting so a 4 KiB key costs nothing. */
+  size_t shown = key->u.s.len > 60 ? 60 : key->u.s.len;
+  const char *cut = shown < key->u.s.len ? "..." : "";
+  if (key->kind == PD_BYTES) {
+    char *hex = hex_encode(key->u.s.ptr, shown);
+    snprintf(buf, size, "0x%s%s", hex ? hex : "?", cut);
+    free(hex);
+    return;
+  }
+  if (key->kind == PD_TEXT) {
+    /* Cutting may split a UTF-8 sequence; back up to a character start. */
+    const unsigned char *s = key->u.s.ptr;
+    while (shown > 0 && shown < key->u.s.len && (s[shown] & 0xC0) == 0x80)
+      shown--;
+    json_t *j = json_stringn(key->u.s.ptr, shown);
+    char *quoted = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    snprintf(buf, size, "%s%s", quoted ? quoted : "?", cut);
+    free(quoted);
+    json_decref(j);
+  }
+}

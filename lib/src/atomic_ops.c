@@ -1,0 +1,121 @@
+/*
+ * atomic_ops.c - read-modify-write operations. Each runs inside one write
+ * scope (BEGIN IMMEDIATE, or the caller's transaction), so no other process
+ * can change the key between the read and the write.
+ */
+#include <math.h>
+
+#include "backend.h"
+#include "codec.h"
+
+/* Shared frame: enter, check the key, open the scope. */
+#define BEGIN_OP(d, key)                      \
+  int rc = pd__enter(d);                      \
+  if (rc) return rc;                          \
+  int opened = 0, partial = 0;                \
+  rc = pd__key_ok(d, key);
+
+int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
+  BEGIN_OP(d, key)
+  char kb[128];
+  if (!rc && (!by || (by->kind != PD_INT && by->kind != PD_FLOAT)))
+    rc = pd__err(d, PD_EINVALID, "pd_incr on key %s: the increment must be an int or a float",
+                 pd__key_describe(key, kb, sizeof kb));
+  if (!rc) rc = pd__write_begin(d, &opened);
+  if (rc) return pd__leave(d, rc);
+
+  pd_val cur = pd_int(0), next = pd_null();
+  int found = 0;
+  rc = pd__item_read(d, key, &cur, &found);
+  if (!rc && !found) cur = pd_int(0); /* absent counts as 0 */
+  if (!rc && cur.kind != PD_INT && cur.kind != PD_FLOAT)
+    rc = pd__err(d, PD_ETYPE, "pd_incr: key %s holds a value that is not a number",
+                 pd__key_describe(key, kb, sizeof kb));
+  if (!rc) {
+    if (cur.kind == PD_INT && by->kind == PD_INT) {
+      int64_t sum;
+      if (__builtin_add_overflow(cur.u.i, by->u.i, &sum))
+        rc = pd__err(d, PD_EINVALID, "pd_incr: key %s would overflow a 64-bit integer",
+                     pd__key_describe(key, kb, sizeof kb));
+      next = pd_int(sum);
+    } else {
+      double a = cur.kind == PD_INT ? (double)cur.u.i : cur.u.f;
+      double b = by->kind == PD_INT ? (double)by->u.i : by->u.f;
+      next = pd_float(a + b);
+    }
+  }
+  if (!rc) rc = pd__item_write(d, key, &next, &partial);
+  rc = pd__write_end(d, opened, rc, partial);
+  if (!rc && out) *out = next;
+  return pd__leave(d, rc);
+}
+
+int pd_set_if_absent(pd_dict *d, const pd_val *key, const pd_val *value, int *inserted) {
+  BEGIN_OP(d, key)
+  pd_val store;
+  int found = 0;
+  if (inserted) *inserted = 0;
+  if (!rc) rc = pd__value_prepare(d, key, value, &store);
+  if (!rc) rc = pd__write_begin(d, &opened);
+  if (rc) return pd__leave(d, rc);
+  rc = pd__item_read(d, key, NULL, &found);
+  if (!rc && !found) rc = pd__item_write(d, key, &store, &partial);
+  rc = pd__write_end(d, opened, rc, partial);
+  if (!rc && inserted) *inserted = !found;
+  return pd__leave(d, rc);
+}
+
+int pd_pop(pd_dict *d, const pd_val *key, pd_val *out) {
+  BEGIN_OP(d, key)
+  pd_val old;
+  int found = 0;
+  if (!rc) rc = pd__write_begin(d, &opened);
+  if (rc) return pd__leave(d, rc);
+  rc = pd__item_read(d, key, &old, &found); /* old lives in d->out */
+  if (!rc && !found) {
+    char kb[128];
+    rc = pd__err(d, PD_ENOTFOUND, "key %s not found", pd__key_describe(key, kb, sizeof kb));
+  }
+  if (!rc) rc = pd__item_remove(d, key, &partial);
+  rc = pd__write_end(d, opened, rc, partial);
+  if (!rc && out) *out = old;
+  return pd__leave(d, rc);
+}
+
+int pd_get_and_set(pd_dict *d, const pd_val *key, const pd_val *value, pd_val *old,
+                   int *found) {
+  BEGIN_OP(d, key)
+  pd_val store, prev = pd_null();
+  int was = 0;
+  if (!rc) rc = pd__value_prepare(d, key, value, &store);
+  if (!rc) rc = pd__write_begin(d, &opened);
+  if (rc) return pd__leave(d, rc);
+  rc = pd__item_read(d, key, &prev, &was);
+  if (!rc) rc = pd__item_write(d, key, &store, &partial);
+  rc = pd__write_end(d, opened, rc, partial);
+  if (!rc) {
+    if (old) *old = was ? prev : pd_null();
+    if (found) *found = was;
+  }
+  return pd__leave(d, rc);
+}
+
+int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
+                        const pd_val *desired, int *swapped) {
+  BEGIN_OP(d, key)
+  pd_val store, cur;
+  int found = 0, match = 0;
+  if (swapped) *swapped = 0;
+  if (!rc && desired) rc = pd__value_prepare(d, key, desired, &store);
+  if (!rc) rc = pd__write_begin(d, &opened);
+  if (rc) return pd__leave(d, rc);
+  rc = pd__item_read(d, key, &cur, &found);
+  if (!rc) match = expected ? found && pd_val_equal(&cur, expected) : !found;
+  if (!rc && match) {
+    if (desired) rc = pd__item_write(d, key, &store, &partial);
+    else if (found) rc = pd__item_remove(d, key, &partial);
+  }
+  rc = pd__write_end(d, opened, rc, partial);
+  if (!rc && swapped) *swapped = match;
+  return pd__leave(d, rc);
+}

@@ -1,0 +1,33 @@
+/* buffer.c - growable byte buffers that own the memory handed out in pd_val. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int pd__buf_reserve(pd__buf *b, size_t extra) {
+  if (b->cap - b->len >= extra) return PD_OK;
+  if (extra > SIZE_MAX / 2 - b->len) return PD_ENOMEM;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->len < extra) cap *= 2;
+  unsigned char *p = realloc(b->data, cap);
+  if (!p) return PD_ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return PD_OK;
+}
+
+size_t pd__buf_append(pd__buf *b, const void *p, size_t len) {
+  if (pd__buf_reserve(b, len + 1) != PD_OK) return (size_t)-1;
+  size_t at = b->len;
+  if (len) memcpy(b->data + at, p, len);
+  /* A zero after every piece lets text be printed in messages safely. */
+  b->data[at + len] = 0;
+  b->len += len + 1;
+  return at;
+}
+
+void pd__buf_free(pd__buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}

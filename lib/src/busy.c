@@ -1,0 +1,75 @@
+/*
+ * busy.c - waiting for a locked file.
+ *
+ * SQLite's own busy_timeout sleeps in whole milliseconds, which turns a
+ * lock held for microseconds by another writer into a millisecond stall.
+ * Our handler backs off from 5 us, doubling to about 500 us, with jitter so
+ * competing processes do not wake in step, and gives up at the handle's
+ * deadline (timeout_ms from the first wait of the current call). The same
+ * back-off drives the retry loops in pd__step around results the handler is
+ * never asked about (SQLITE_BUSY_SNAPSHOT, _RECOVERY, a busy BEGIN).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define BACKOFF_FIRST_US 5
+#define BACKOFF_CAP_US 500
+
+int64_t pd__now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_us(int64_t us) {
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+/* Cheap per-thread jitter; quality does not matter, only decorrelation. */
+static unsigned jitter(void) {
+  static _Thread_local unsigned state;
+  if (!state) state = (unsigned)pd__now_us() | 1u;
+  state ^= state << 13;
+  state ^= state >> 17;
+  state ^= state << 5;
+  return state;
+}
+
+int pd__busy_retry(pd_dict *d, int attempt) {
+  int64_t now = pd__now_us();
+  if (!d->deadline_set) {
+    d->deadline_set = 1;
+    d->deadline_us = now + (int64_t)d->opts.timeout_ms * 1000;
+  }
+  if (now >= d->deadline_us) {
+    d->timed_out = 1;
+    return 0;
+  }
+  int64_t wait = BACKOFF_FIRST_US;
+  for (int i = 0; i < attempt && wait < BACKOFF_CAP_US; i++) wait *= 2;
+  if (wait > BACKOFF_CAP_US) wait = BACKOFF_CAP_US;
+  wait = wait / 2 + (int64_t)(jitter() % (unsigned)(wait / 2 + 1)) + 1;
+  if (now + wait > d->deadline_us) wait = d->deadline_us - now;
+  if (wait > 0) sleep_us(wait);
+  return 1;
+}
+
+static int busy_handler(void *arg, int attempt) {
+  return pd__busy_retry((pd_dict *)arg, attempt);
+}
+
+void pd__busy_install(pd_dict *d) { sqlite3_busy_handler(d->db, busy_handler, d); }
+
+int pd__busy_err(pd_dict *d, const char *what) {
+  int ext = d->db ? sqlite3_extended_errcode(d->db) : SQLITE_BUSY;
+  if ((ext & 0xff) != SQLITE_BUSY && (ext & 0xff) != SQLITE_LOCKED) ext = SQLITE_BUSY;
+  pd__err(d, PD_EBUSY, "%s: file '%s' stayed locked for the whole timeout of %d ms",
+          what, d->path, d->opts.timeout_ms);
+  d->sqlite_errcode = ext;
+  return PD_EBUSY;
+}

@@ -1,0 +1,78 @@
+/*
+ * errors.c - per-handle messages, this thread's pd_open message, and the
+ * mapping from SQLite result codes to PD_E codes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* pd_open has no handle to carry its message, so it lives per thread. */
+static _Thread_local char open_msg[PD__ERRMSG_CAP];
+
+int pd__err(pd_dict *d, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap);
+  va_end(ap);
+  d->sqlite_errcode = 0;
+  return code;
+}
+
+int pd__map_sqlite_code(int src) {
+  switch (src) {
+  case SQLITE_OK: return PD_OK;
+  case SQLITE_READONLY_DBMOVED: return PD_EGONE;
+  default: break;
+  }
+  switch (src & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return PD_EBUSY;
+  case SQLITE_READONLY:
+  case SQLITE_PERM: return PD_EREADONLY;
+  case SQLITE_NOTADB: return PD_ENOTADB;
+  case SQLITE_CORRUPT: return PD_ECORRUPT;
+  case SQLITE_NOMEM: return PD_ENOMEM;
+  case SQLITE_IOERR:
+  case SQLITE_CANTOPEN:
+  case SQLITE_PROTOCOL: return PD_EIO;
+  case SQLITE_FULL: return PD_EFULL;
+  case SQLITE_TOOBIG: return PD_ETOOBIG;
+  case SQLITE_MISUSE: return PD_EMISUSE;
+  case SQLITE_RANGE:
+  case SQLITE_MISMATCH:
+  case SQLITE_CONSTRAINT: return PD_EINVALID;
+  case SQLITE_ERROR: return PD_ERROR;
+  default: return PD_ERROR;
+  }
+}
+
+int pd__sqlite_err(pd_dict *d, int src, const char *what) {
+  /* Busy only surfaces once the handle's whole timeout has passed. */
+  if ((src & 0xff) == SQLITE_BUSY) return pd__busy_err(d, what);
+  int ext = d->db ? sqlite3_extended_errcode(d->db) : src;
+  /* The step result is authoritative; the connection's code may be stale. */
+  if ((ext & 0xff) != (src & 0xff)) ext = src;
+  const char *why = d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(src);
+  if ((src & 0xff) != (ext & 0xff) || !why) why = sqlite3_errstr(src);
+  snprintf(d->errmsg, sizeof d->errmsg, "%s: %s (file '%s')", what, why,
+           d->path);
+  d->sqlite_errcode = ext;
+  return pd__map_sqlite_code(ext);
+}
+
+void pd__open_err_set(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(open_msg, sizeof open_msg, fmt, ap);
+  va_end(ap);
+}
+
+const char *pd__open_err_get(void) { return open_msg; }
+
+const char *pd_errmsg(const pd_dict *d) {
+  if (!d) return open_msg;
+  return d->errmsg;
+}
+
+int pd_sqlite_errcode(const pd_dict *d) { return d ? d->sqlite_errcode : 0; }

@@ -1,0 +1,248 @@
+/*
+ * internal.h - the pd_dict handle and the helpers shared by the storage core.
+ *
+ * Not installed. Every file in lib/src may include it. The rules a public
+ * call follows are:
+ *
+ *   rc = pd__enter(d);            fork and thread checks, resets the busy deadline
+ *   if (rc) return rc;
+ *   ... work, errors through pd__err() / pd__sqlite_err() ...
+ *   return pd__leave(d, rc);
+ *
+ * Writes go through a write scope (transactions.c): pd__write_begin() opens
+ * BEGIN IMMEDIATE unless the caller already holds an explicit transaction,
+ * pd__write_end() commits or rolls back what it opened.
+ */
+#ifndef PD_INTERNAL_H
+#define PD_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "permadict.h"
+
+/* The format this library writes and the newest it can read (FORMAT.md 1). */
+#define PD__APPLICATION_ID 0x7065726DU
+#define PD__FORMAT_VERSION 1
+
+/* Value type codes of permadict_items.type (FORMAT.md section 4). */
+enum {
+  PD__TYPE_NULL = 0,
+  PD__TYPE_BOOL = 1,
+  PD__TYPE_INT = 2,
+  PD__TYPE_FLOAT = 3,
+  PD__TYPE_TEXT = 4,
+  PD__TYPE_BYTES = 5,
+  PD__TYPE_PACKED = 6
+};
+
+/* The change log keeps this many versions per namespace (FORMAT.md 5) and is
+ * pruned lazily, once every PD__CHANGES_PRUNE_EVERY versions. */
+#define PD__CHANGES_KEEP 10000
+#define PD__CHANGES_PRUNE_EVERY 256
+
+#define PD__ERRMSG_CAP 512
+
+/* ------------------------------------------------------------- buffers */
+
+/* A growable byte buffer; memory handed out through pd_val lives here. */
+typedef struct pd__buf {
+  unsigned char *data;
+  size_t len;
+  size_t cap;
+} pd__buf;
+
+int pd__buf_reserve(pd__buf *b, size_t extra);
+/* Appends len bytes; returns the offset where they start or (size_t)-1. */
+size_t pd__buf_append(pd__buf *b, const void *p, size_t len);
+void pd__buf_free(pd__buf *b);
+
+/* ---------------------------------------------------------- statements */
+
+/* Statements prepared once per handle (lazily, on first use) and reused. */
+typedef enum pd__stmt_id {
+  PD__ST_GET,
+  PD__ST_CONTAINS,
+  PD__ST_UPDATE_ITEM,
+  PD__ST_INSERT_ITEM,
+  PD__ST_DELETE_ITEM,
+  PD__ST_CLEAR_ITEMS,
+  PD__ST_BUMP_NAMESPACE,
+  PD__ST_NAMESPACE_VERSION,
+  PD__ST_LOG_CHANGE,
+  PD__ST_PRUNE_CHANGES,
+  PD__ST_NAMESPACE_ROW,
+  PD__ST_BEGIN_IMMEDIATE,
+  PD__ST_BEGIN_READ,
+  PD__ST_COMMIT,
+  PD__ST_ROLLBACK,
+  PD__ST_COUNT_
+} pd__stmt_id;
+
+/* ------------------------------------------------------------ the handle */
+
+struct pd_dict {
+  sqlite3 *db;           /* NULL after a failed reopen */
+  char *path;            /* as given to pd_open */
+  char *real_path;       /* absolute, for identity checks after a chdir */
+  char *name;            /* namespace name */
+  pd_options opts;       /* copy; opts.name points at name */
+  int64_t ns_id;         /* permadict_namespaces.id of the namespace */
+  int memory;            /* ":memory:": no file checks, no WAL */
+
+  /* File identity recorded at open; compared before each write scope so a
+   * file deleted, renamed or replaced while open gives PD_EGONE. */
+  dev_t file_dev;
+  ino_t file_ino;
+
+  /* fork() detection: the global generation when this connection was opened. */
+  unsigned fork_generation;
+  /* One thread at a time: set by pd__enter, cleared by pd__leave. */
+  atomic_int in_use;
+
+  /* Explicit transaction state (pd_begin). txn_failed_rc is nonzero when an
+   * operation failed halfway inside it and the whole transaction was rolled
+   * back; the caller must then pd_rollback (pd_commit reports the failure). */
+  int in_txn;
+  int txn_failed_rc;
+
+  /* The namespace version as of the current write lock: read once per write
+   * scope, then counted here (nobody else can write while we hold the lock).
+   * Forgotten by every BEGIN IMMEDIATE. */
+  int version_known;
+  int64_t version;
+
+  /* Busy handling: deadline of the current call, set on its first wait. */
+  int deadline_set;
+  int64_t deadline_us;
+  int timed_out;         /* the busy handler gave up in this call */
+
+  sqlite3_stmt *stmts[PD__ST_COUNT_];
+
+  pd__buf out;           /* memory behind pd_val results on this handle */
+
+  char errmsg[PD__ERRMSG_CAP];
+  int sqlite_errcode;
+
+  /* Hook for watch.c (pd_wait / pd_watch_fd): its private state, freed by
+   * watch_free when the handle closes or reopens. */
+  void *watch;
+  void (*watch_free)(pd_dict *d);
+};
+
+/* ------------------------------------------------------ entering a call */
+
+/* The fork generation, bumped by a pthread_atfork child handler. */
+unsigned pd__fork_generation_now(void);
+void pd__fork_watch_install(void);
+
+/* PD_OK or PD_EINVALID (NULL d), PD_EFORKED, PD_EMISUSE (another thread in
+ * the handle), PD_ERROR (the handle has no connection after a failed
+ * reopen). Never touches SQLite. */
+int pd__enter(pd_dict *d);
+/* Clears the in-use flag and returns rc unchanged. */
+int pd__leave(pd_dict *d, int rc);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Sets d's message (printf-style) and returns code. */
+int pd__err(pd_dict *d, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps an SQLite result to a PD_E code, sets the message "<what>: <sqlite
+ * message> (file '<path>')" and records the extended code. */
+int pd__sqlite_err(pd_dict *d, int src, const char *what);
+int pd__map_sqlite_code(int src);
+/* This thread's pd_open message (pd_errmsg(NULL)). */
+void pd__open_err_set(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+const char *pd__open_err_get(void);
+
+/* A short printable form of a key for messages: 42, 'text', b'\x00..' */
+const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
+
+/* ------------------------------------------------------------ busy waits */
+
+void pd__busy_install(pd_dict *d);
+int64_t pd__now_us(void);
+/* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
+ * once the handle's timeout has passed. */
+int pd__busy_retry(pd_dict *d, int attempt);
+/* The PD_EBUSY message naming the file and the timeout. */
+int pd__busy_err(pd_dict *d, const char *what);
+
+/* --------------------------------------------------- SQLite access layer */
+
+/* See backend.h. */
+
+/* --------------------------------------------------------------- schema */
+
+/* Creates the FORMAT.md schema, application_id and user_version on db. */
+int pd__schema_create(sqlite3 *db);
+
+/* ---------------------------------------------------- write scopes etc. */
+
+/* Opens a write scope: nothing inside an explicit transaction, else BEGIN
+ * IMMEDIATE (retried to the timeout) plus the file identity check. */
+int pd__write_begin(pd_dict *d, int *opened);
+/* Closes a scope: commit when rc is PD_OK, else roll back. Inside an
+ * explicit transaction a failure with partial writes (partial nonzero)
+ * rolls the whole transaction back (see txn_failed_rc). Returns rc or the
+ * commit's error. */
+int pd__write_end(pd_dict *d, int opened, int rc, int partial);
+/* A read transaction for calls that read several statements consistently
+ * (nothing when a transaction is already open). Ended before returning. */
+int pd__read_begin(pd_dict *d, int *opened);
+void pd__read_end(pd_dict *d, int opened);
+/* Checks the handle may write at all (read-only, failed transaction). */
+int pd__write_allowed(pd_dict *d);
+
+/* Whether the file at d->path is still the one opened (PD_OK or PD_EGONE). */
+int pd__file_identity_check(pd_dict *d);
+
+/* What the header pre-check learnt about an existing permadict file. */
+typedef struct pd__file_info {
+  dev_t dev;
+  ino_t ino;
+  int wal;               /* header says journal mode WAL */
+} pd__file_info;
+
+/* file_guard.c: checks (and, when allowed, atomically creates) the file at
+ * path before SQLite may open it. PD code with msg set on failure. */
+int pd__file_prepare(const char *path, int readonly, int create, int durable,
+                     pd__file_info *info, char *msg, size_t msgcap);
+/* Refuses a -wal or -shm sidecar that is a symbolic link or not a regular
+ * file (it would redirect SQLite's writes elsewhere). */
+int pd__file_sidecars_check(const char *real_path, char *msg, size_t msgcap);
+
+/* Logs one change (FORMAT.md 5): bumps the namespace version, adjusts its
+ * count by count_delta and appends (version, op, key). PD_EGONE when the
+ * namespace row is gone. key may be NULL (clear). */
+int pd__log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta);
+
+/* item_store.c: the primitives items.c and atomic_ops.c are built from. */
+/* Checks a key; PD_OK or the codec's code with d's message naming it. */
+int pd__key_ok(pd_dict *d, const pd_val *key);
+/* Checks a value for storing (pd__value_check, size limit) and gives its
+ * stored form in *store. */
+int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
+                      pd_val *store);
+/* Reads key's value into *out (memory in d->out): PD_OK with *found set, or
+ * PD_EDECODE naming the key, or an SQLite error. */
+int pd__item_read(pd_dict *d, const pd_val *key, pd_val *out, int *found);
+/* Stores a prepared value (inside a write scope). *partial is set once
+ * something was written. */
+int pd__item_write(pd_dict *d, const pd_val *key, const pd_val *store,
+                   int *partial);
+/* Deletes key (inside a write scope): PD_OK, PD_ENOTFOUND or PD_EGONE. */
+int pd__item_remove(pd_dict *d, const pd_val *key, int *partial);
+
+/* Validates a namespace name (1..255 bytes, valid UTF-8, no NUL byte):
+ * PD_OK, or PD_EINVALID / PD_ETOOBIG with msg set. */
+int pd__name_check(const char *name, char *msg, size_t msgcap);
+
+#endif /* PD_INTERNAL_H */

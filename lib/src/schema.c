@@ -1,0 +1,34 @@
+/* schema.c - the file format's schema and identity (FORMAT.md sections 1-2). */
+#include "internal.h"
+
+/* Kept byte for byte as in docs/FORMAT.md section 2. */
+static const char schema_sql[] =
+    "PRAGMA application_id = 1885696621;"
+    "PRAGMA user_version = 1;"
+    "BEGIN;"
+    "CREATE TABLE permadict_namespaces ("
+    "  id      INTEGER PRIMARY KEY,"
+    "  name    TEXT NOT NULL UNIQUE,"
+    "  count   INTEGER NOT NULL DEFAULT 0,"
+    "  version INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE permadict_items ("
+    "  id    INTEGER PRIMARY KEY,"
+    "  ns    INTEGER NOT NULL,"
+    "  key   NOT NULL,"
+    "  type  INTEGER NOT NULL,"
+    "  value,"
+    "  UNIQUE (ns, key)"
+    ");"
+    "CREATE TABLE permadict_changes ("
+    "  ns      INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  op      INTEGER NOT NULL,"
+    "  key,"
+    "  PRIMARY KEY (ns, version)"
+    ") WITHOUT ROWID;"
+    "COMMIT;";
+
+int pd__schema_create(sqlite3 *db) {
+  return sqlite3_exec(db, schema_sql, NULL, NULL, NULL);
+}

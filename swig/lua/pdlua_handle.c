@@ -1,0 +1,313 @@
+/*
+ * pdlua_handle.c - the dict and iterator userdata, closing, errors, fork().
+ *
+ * After lsqlite3 and LuaFileSystem: the userdata carries a closed state, an
+ * explicit close followed by __gc frees once, and using a closed handle
+ * raises "attempt to use a closed permadict". An open iterator is linked to
+ * its dict so that closing the dict frees the iterator first: the core
+ * requires the dict to outlive its iterators, and Lua may finalize them in
+ * either order.
+ */
+#include "pdlua.h"
+
+#include <string.h>
+
+const char pdlua_mt_dict;
+const char pdlua_mt_iter;
+const char pdlua_mt_text;
+const char pdlua_mt_bytes;
+const char pdlua_mt_array;
+const char pdlua_mt_map;
+const char pdlua_mt_private;
+const char pdlua_mt_int64;
+
+
+void pdlua_push_registry(lua_State *L, const char *key) {
+  lua_pushlightuserdata(L, (void *)key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+int pdlua_has_mt(lua_State *L, int idx, const char *key) {
+  if (!lua_getmetatable(L, idx))
+    return 0;
+  pdlua_push_registry(L, key);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
+
+/* ------------------------------------------------------------- errors */
+
+const char *pdlua_code_name(int rc) {
+  switch (rc) {
+  case PD_OK: return "OK";
+  case PD_ENOTFOUND: return "ENOTFOUND";
+  case PD_ITEROVER: return "ITEROVER";
+  case PD_EBUSY: return "EBUSY";
+  case PD_ETIMEOUT: return "ETIMEOUT";
+  case PD_EREADONLY: return "EREADONLY";
+  case PD_EFORMAT: return "EFORMAT";
+  case PD_ENOTADB: return "ENOTADB";
+  case PD_ECORRUPT: return "ECORRUPT";
+  case PD_EDECODE: return "EDECODE";
+  case PD_ETOOBIG: return "ETOOBIG";
+  case PD_EINVALID: return "EINVALID";
+  case PD_ETYPE: return "ETYPE";
+  case PD_EFORKED: return "EFORKED";
+  case PD_ENOMEM: return "ENOMEM";
+  case PD_EIO: return "EIO";
+  case PD_EFULL: return "EFULL";
+  case PD_EMISUSE: return "EMISUSE";
+  case PD_ERESYNC: return "ERESYNC";
+  case PD_EGONE: return "EGONE";
+  default: return "ERROR";
+  }
+}
+
+int pdlua_raise(lua_State *L, const pd_dict *d, int rc) {
+  const char *msg = pd_errmsg(d);
+  if (!msg || !*msg)
+    msg = pd_errstr(rc);
+  lua_pushfstring(L, "permadict: %s [%s]", msg, pdlua_code_name(rc));
+  return lua_error(L);
+}
+
+int pdlua_reopen_after_fork(pd_dict *d, int rc) {
+  /* Reopening inside a transaction begun before fork() would silently turn
+   * the rest of it into separate commits, so that case is raised instead. */
+  if (rc != PD_EFORKED || pd_in_transaction(d))
+    return 0;
+  return pd_reopen(d) == PD_OK;
+}
+
+/* ---------------------------------------------------------------- dicts */
+
+pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
+  pdlua_dict *u = (pdlua_dict *)lua_touserdata(L, idx);
+  if (!u || !pdlua_has_mt(L, idx, &pdlua_mt_dict)) {
+    lua_pushfstring(L, "bad argument #%d (permadict expected, got %s)", idx,
+                    luaL_typename(L, idx));
+    lua_error(L);
+  }
+  return u;
+}
+
+pd_dict *pdlua_check_dict(lua_State *L, int idx) {
+  pdlua_dict *u = pdlua_check_dict_ud(L, idx);
+  if (!u->d) {
+    lua_pushstring(L, "attempt to use a closed permadict");
+    lua_error(L);
+  }
+  return u->d;
+}
+
+void pdlua_push_dict(lua_State *L, pd_dict *d) {
+  pdlua_dict *u = (pdlua_dict *)lua_newuserdata(L, sizeof *u);
+  u->d = d;
+  u->iters = NULL;
+  pdlua_push_registry(L, &pdlua_mt_dict);
+  lua_setmetatable(L, -2);
+}
+
+static void iter_unlink(pdlua_iter *i) {
+  if (i->owner) {
+    if (i->prev)
+      i->prev->next = i->next;
+    else
+      i->owner->iters = i->next;
+    if (i->next)
+      i->next->prev = i->prev;
+  }
+  i->owner = NULL;
+  i->prev = i->next = NULL;
+}
+
+static void dict_close(pdlua_dict *u) {
+  while (u->iters) {
+    pdlua_iter *i = u->iters;
+    pd_iter_free(i->it);
+    i->it = NULL;
+    iter_unlink(i);
+  }
+  pd_close(u->d); /* rolls back an open transaction; NULL is a no-op */
+  u->d = NULL;
+}
+
+int pdlua_dict_close(lua_State *L) {
+  dict_close(pdlua_check_dict_ud(L, 1)); /* closing twice is harmless */
+  return 0;
+}
+
+int pdlua_dict_is_closed(lua_State *L) {
+  lua_pushboolean(L, pdlua_check_dict_ud(L, 1)->d == NULL);
+  return 1;
+}
+
+static int dict_gc(lua_State *L) {
+  dict_close((pdlua_dict *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* ------------------------------------------------------------- iterators */
+
+void pdlua_push_iter(lua_State *L, pd_iter *it, int dict_idx, int values) {
+  if (dict_idx < 0)
+    dict_idx = lua_gettop(L) + dict_idx + 1;
+  pdlua_dict *owner = pdlua_check_dict_ud(L, dict_idx);
+  pdlua_iter *i = (pdlua_iter *)lua_newuserdata(L, sizeof *i);
+  i->it = it;
+  i->owner = owner;
+  i->values = values;
+  i->prev = NULL;
+  i->next = owner->iters;
+  if (owner->iters)
+    owner->iters->prev = i;
+  owner->iters = i;
+  pdlua_push_registry(L, &pdlua_mt_iter);
+  lua_setmetatable(L, -2);
+  /* The iterator references its dict, so the dict lives as long as it. */
+  lua_pushvalue(L, dict_idx);
+#if LUA_VERSION_NUM >= 504
+  lua_setiuservalue(L, -2, 1); /* lua_newuserdata gives one user value */
+#elif LUA_VERSION_NUM >= 503
+  lua_setuservalue(L, -2);
+#else
+  lua_createtable(L, 1, 0); /* 5.1: the environment must be a table */
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_setfenv(L, -2);
+#endif
+}
+
+pd_iter *pdlua_check_iter(lua_State *L, int idx) {
+  pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, idx);
+  if (!i || !pdlua_has_mt(L, idx, &pdlua_mt_iter)) {
+    lua_pushfstring(L, "bad argument #%d (permadict iterator expected, got %s)",
+                    idx, luaL_typename(L, idx));
+    lua_error(L);
+  }
+  if (!i->it && !i->owner) {
+    lua_pushstring(L, "attempt to use a closed permadict");
+    lua_error(L);
+  }
+  return i->it;
+}
+
+const pd_dict *pdlua_iter_dict(lua_State *L, int idx) {
+  pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, idx);
+  return i && i->owner ? i->owner->d : NULL;
+}
+
+int pdlua_iter_has_values(lua_State *L, int idx) {
+  pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, idx);
+  return i && i->values;
+}
+
+static void iter_free(pdlua_iter *i) {
+  pd_iter_free(i->it);
+  i->it = NULL;
+}
+
+int pdlua_iter_close(lua_State *L) {
+  pdlua_check_iter(L, 1);
+  iter_free((pdlua_iter *)lua_touserdata(L, 1));
+  return 0;
+}
+
+static int iter_gc(lua_State *L) {
+  pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, 1);
+  iter_free(i);
+  iter_unlink(i);
+  return 0;
+}
+
+/* ------------------------------------------------------ small operations */
+
+int pdlua_assign(lua_State *L) {
+  pd_dict *d = pdlua_check_dict(L, 1);
+  pd_val key, value;
+  int rc;
+  pdlua_to_key(L, 2, &key);
+  if (lua_isnil(L, 3)) {
+    rc = pd_delete(d, &key);
+    if (pdlua_reopen_after_fork(d, rc))
+      rc = pd_delete(d, &key);
+    if (rc == PD_ENOTFOUND)
+      rc = PD_OK; /* t[k] = nil on an absent key is no error in Lua either */
+  } else {
+    pdlua_to_value(L, 3, PDLUA_ENC_FIRST, &value);
+    rc = pd_set(d, &key, &value);
+    if (pdlua_reopen_after_fork(d, rc))
+      rc = pd_set(d, &key, &value);
+  }
+  if (rc != PD_OK)
+    return pdlua_raise(L, d, rc);
+  return 0;
+}
+
+int pdlua_len(lua_State *L) {
+  pd_dict *d = pdlua_check_dict(L, 1);
+  int64_t n = 0;
+  int rc = pd_count(d, &n);
+  if (pdlua_reopen_after_fork(d, rc))
+    rc = pd_count(d, &n);
+  if (rc != PD_OK)
+    return pdlua_raise(L, d, rc);
+  pdlua_push_int(L, n);
+  return 1;
+}
+
+/* ------------------------------------------------------------ the module */
+
+static void new_registry_mt(lua_State *L, const char *key, const char *name) {
+  lua_pushlightuserdata(L, (void *)key);
+  lua_newtable(L);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+static void set_registry_mt_function(lua_State *L, const char *key,
+                                     const char *field, lua_CFunction f) {
+  pdlua_push_registry(L, key);
+  lua_pushcfunction(L, f);
+  lua_setfield(L, -2, field);
+  lua_pop(L, 1);
+}
+
+void pdlua_init(lua_State *L) {
+  new_registry_mt(L, &pdlua_mt_dict, "permadict");
+  new_registry_mt(L, &pdlua_mt_iter, "permadict.iterator");
+  new_registry_mt(L, &pdlua_mt_text, "permadict.text");
+  new_registry_mt(L, &pdlua_mt_bytes, "permadict.bytes");
+  new_registry_mt(L, &pdlua_mt_array, "permadict.array");
+  new_registry_mt(L, &pdlua_mt_map, "permadict.map");
+  new_registry_mt(L, &pdlua_mt_private, "permadict.private");
+  new_registry_mt(L, &pdlua_mt_int64, "permadict.int64");
+  set_registry_mt_function(L, &pdlua_mt_dict, "__gc", dict_gc);
+  set_registry_mt_function(L, &pdlua_mt_iter, "__gc", iter_gc);
+  set_registry_mt_function(L, &pdlua_mt_int64, "__tostring",
+                           pdlua_int64_tostring);
+  set_registry_mt_function(L, &pdlua_mt_int64, "__eq", pdlua_int64_eq);
+  pdlua_codec_init(L);
+}
+
+int pdlua_support(lua_State *L) {
+  static const struct {
+    const char *field;
+    const char *key;
+  } mts[] = {{"dict", &pdlua_mt_dict},       {"iterator", &pdlua_mt_iter},
+             {"text", &pdlua_mt_text},       {"bytes", &pdlua_mt_bytes},
+             {"array", &pdlua_mt_array},     {"map", &pdlua_mt_map},
+             {"private", &pdlua_mt_private}, {"int64", &pdlua_mt_int64}};
+  lua_newtable(L);
+  for (size_t k = 0; k < sizeof mts / sizeof mts[0]; k++) {
+    pdlua_push_registry(L, mts[k].key);
+    lua_setfield(L, -2, mts[k].field);
+  }
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  lua_pushboolean(L, PDLUA_EXACT_INTEGERS);
+  lua_setfield(L, -2, "exact_integers");
+  return 1;
+}

@@ -1,0 +1,557 @@
+/*
+ * pdlua_value.c - Lua values <-> pd_val, entirely in C.
+ *
+ * Tables are walked here with a reusable pd_enc and packed documents are
+ * unpacked with a reusable pd_dec, so storing or reading a nested table is
+ * one Lua->C call, not a chain of them. The rules (docs/LUA.md, "Values"):
+ *   - a string that is valid UTF-8 is text, any other string bytes;
+ *     permadict.text(s) / permadict.bytes(s) force either;
+ *   - a proper sequence (keys exactly 1..n, n >= 1) is a list, any other
+ *     table a map, the empty table an empty map; permadict.array{} and
+ *     permadict.map{} force either, and tables read back carry those
+ *     metatables so that they are written back as the same kind;
+ *   - permadict.null is null (nil cannot sit in a table);
+ *   - 5.3+: integers and floats are Lua's own subtypes. 5.1/LuaJIT: a number
+ *     is an integer when it is integral, within +-2^53 and not -0.0, else a
+ *     float; integers beyond +-2^53 read back as permadict.int64 boxes.
+ */
+#include "pdlua.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --------------------------------------------------- the per-state codec */
+
+/* One per lua_State (kept in the registry): Lua states in different threads
+ * never share an encoder. dec_busy guards against a finalizer that reads a
+ * packed value while another is being unpacked (GC runs inside pushes). */
+typedef struct pdlua_codec {
+  pd_enc *enc[2];
+  pd_dec *dec;
+  int dec_busy;
+} pdlua_codec;
+
+static const char codec_key;
+
+static int codec_gc(lua_State *L) {
+  pdlua_codec *c = (pdlua_codec *)lua_touserdata(L, 1);
+  pd_enc_free(c->enc[0]);
+  pd_enc_free(c->enc[1]);
+  pd_dec_free(c->dec);
+  c->enc[0] = c->enc[1] = NULL;
+  c->dec = NULL;
+  return 0;
+}
+
+void pdlua_codec_init(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&codec_key);
+  pdlua_codec *c = (pdlua_codec *)lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  lua_newtable(L);
+  lua_pushcfunction(L, codec_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if (pd_enc_new(&c->enc[0]) != PD_OK || pd_enc_new(&c->enc[1]) != PD_OK ||
+      pd_dec_new(&c->dec) != PD_OK) {
+    lua_pushstring(L, "permadict: out of memory creating the codec");
+    lua_error(L);
+  }
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+static pdlua_codec *get_codec(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&codec_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  pdlua_codec *c = (pdlua_codec *)lua_touserdata(L, -1);
+  lua_pop(L, 1); /* the registry keeps it alive */
+  return c;
+}
+
+/* ------------------------------------------------------------- numbers */
+
+#if !PDLUA_EXACT_INTEGERS
+/* Nonzero and *out set when x is an integral double within +-2^53 (where
+ * doubles are exact integers); -0.0 is not an integer (it would lose its
+ * sign). */
+static int exact_integer_double(double x, int64_t *out) {
+  if (!(x >= -PDLUA_EXACT_DOUBLE_INT && x <= PDLUA_EXACT_DOUBLE_INT))
+    return 0; /* also NaN */
+  int64_t i = (int64_t)x;
+  if ((double)i != x || (i == 0 && signbit(x)))
+    return 0;
+  *out = i;
+  return 1;
+}
+#endif
+
+static pd_val number_value(lua_State *L, int idx) {
+#if PDLUA_EXACT_INTEGERS
+  if (lua_isinteger(L, idx))
+    return pd_int((int64_t)lua_tointeger(L, idx));
+  return pd_float((double)lua_tonumber(L, idx));
+#else
+  double x = (double)lua_tonumber(L, idx);
+  int64_t i;
+  return exact_integer_double(x, &i) ? pd_int(i) : pd_float(x);
+#endif
+}
+
+void pdlua_push_int(lua_State *L, int64_t i) {
+#if PDLUA_EXACT_INTEGERS
+  lua_pushinteger(L, (lua_Integer)i);
+#else
+  if (i >= -(int64_t)PDLUA_EXACT_DOUBLE_INT &&
+      i <= (int64_t)PDLUA_EXACT_DOUBLE_INT) {
+    lua_pushnumber(L, (lua_Number)i);
+    return;
+  }
+  /* A double would round it: give the exact value as a box instead. */
+  char digits[24];
+  snprintf(digits, sizeof digits, "%" PRId64, i);
+  lua_createtable(L, 1, 0);
+  lua_pushstring(L, digits);
+  lua_rawseti(L, -2, 1);
+  pdlua_push_registry(L, &pdlua_mt_int64);
+  lua_setmetatable(L, -2);
+#endif
+}
+
+/* The int64 in a permadict.int64 box at idx; raises on a malformed box. */
+static int64_t int64_box_value(lua_State *L, int idx) {
+  lua_rawgeti(L, idx, 1);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  char *end = NULL;
+  errno = 0;
+  long long v = s ? strtoll(s, &end, 10) : 0;
+  if (!s || end == s || *end != '\0' || errno == ERANGE) {
+    lua_pushstring(L, "permadict: a permadict.int64 box must hold the "
+                      "decimal digits of a signed 64-bit integer");
+    lua_error(L);
+  }
+  lua_pop(L, 1);
+  return (int64_t)v;
+}
+
+int pdlua_int64_tostring(lua_State *L) {
+  lua_rawgeti(L, 1, 1);
+  return 1;
+}
+
+int pdlua_int64_eq(lua_State *L) {
+  lua_rawgeti(L, 1, 1);
+  lua_rawgeti(L, 2, 1);
+  lua_pushboolean(L, lua_rawequal(L, -1, -2));
+  return 1;
+}
+
+/* ---------------------------------------------------------- scalars in */
+
+static pd_val string_value(lua_State *L, int idx) {
+  size_t len;
+  const char *s = lua_tolstring(L, idx, &len);
+  return pdlua_utf8_valid(s, len) ? pd_text(s, len) : pd_bytes(s, len);
+}
+
+/* The string held by a permadict.text/bytes marker at idx. */
+static const char *marker_string(lua_State *L, int idx, size_t *len) {
+  lua_rawgeti(L, idx, 1);
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    lua_pushstring(L, "permadict: a permadict.text or permadict.bytes value "
+                      "must wrap a string");
+    lua_error(L);
+  }
+  const char *s = lua_tolstring(L, -1, len);
+  lua_pop(L, 1); /* the marker table keeps the string alive */
+  return s;
+}
+
+/* Nonzero and *out set when the table at idx is a text, bytes or int64
+ * marker: values that are scalars although Lua holds them in tables. */
+static int marker_scalar(lua_State *L, int idx, pd_val *out) {
+  size_t len;
+  if (!lua_getmetatable(L, idx))
+    return 0;
+  int found = 1;
+  pdlua_push_registry(L, &pdlua_mt_text);
+  if (lua_rawequal(L, -1, -2)) {
+    lua_pop(L, 2);
+    const char *s = marker_string(L, idx, &len);
+    *out = pd_text(s, len);
+    return found;
+  }
+  lua_pop(L, 1);
+  pdlua_push_registry(L, &pdlua_mt_bytes);
+  if (lua_rawequal(L, -1, -2)) {
+    lua_pop(L, 2);
+    const char *s = marker_string(L, idx, &len);
+    *out = pd_bytes(s, len);
+    return found;
+  }
+  lua_pop(L, 1);
+  pdlua_push_registry(L, &pdlua_mt_int64);
+  if (lua_rawequal(L, -1, -2)) {
+    lua_pop(L, 2);
+    *out = pd_int(int64_box_value(L, idx));
+    return found;
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+static int raise_type(lua_State *L, const char *what, int idx) {
+  lua_pushfstring(L, "permadict: cannot store a %s %s", luaL_typename(L, idx),
+                  what);
+  return lua_error(L);
+}
+
+void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING:
+    *out = string_value(L, idx);
+    return;
+  case LUA_TNUMBER: {
+#if PDLUA_EXACT_INTEGERS
+    lua_Integer i;
+    int isnum = 0;
+    i = lua_tointegerx(L, idx, &isnum); /* a float like 3.0 is key 3 */
+    if (isnum) {
+      *out = pd_int((int64_t)i);
+      return;
+    }
+#else
+    int64_t i;
+    double x = (double)lua_tonumber(L, idx);
+    if (x == 0)
+      x = 0; /* -0.0 is key 0, as in a Lua table */
+    if (exact_integer_double(x, &i)) {
+      *out = pd_int(i);
+      return;
+    }
+#endif
+    lua_pushvalue(L, idx); /* tostring converts in place: not the key itself */
+    lua_pushfstring(L, "permadict: key %s is not an integer (keys are "
+                       "integers or strings)",
+                    lua_tostring(L, -1));
+    lua_error(L);
+    return;
+  }
+  case LUA_TTABLE:
+    if (marker_scalar(L, idx, out))
+      return;
+    break;
+  default:
+    break;
+  }
+  raise_type(L, "as a key (keys are integers or strings)", idx);
+}
+
+/* ----------------------------------------------------------- tables in */
+
+/* Number of entries of the table at idx, and whether its keys are exactly
+ * 1..n (a proper sequence). */
+static size_t table_shape(lua_State *L, int idx, int *is_sequence) {
+  size_t n = (size_t)pdlua_rawlen(L, idx);
+  size_t count = 0;
+  int seq = 1;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    count++;
+    lua_pop(L, 1); /* the value */
+    if (seq) {
+#if PDLUA_EXACT_INTEGERS
+      if (!lua_isinteger(L, -1))
+        seq = 0;
+      else {
+        lua_Integer k = lua_tointeger(L, -1);
+        seq = k >= 1 && (size_t)k <= n;
+      }
+#else
+      int64_t k;
+      seq = lua_type(L, -1) == LUA_TNUMBER &&
+            exact_integer_double((double)lua_tonumber(L, -1), &k) && k >= 1 &&
+            (size_t)k <= n;
+#endif
+    }
+  }
+  /* Distinct keys all within 1..n and n of them: exactly 1..n. */
+  *is_sequence = seq && count == n;
+  return count;
+}
+
+static void encode_item(lua_State *L, pd_enc *e, int idx, int depth);
+
+static void check_enc(lua_State *L, pd_enc *e, int rc) {
+  if (rc != PD_OK) {
+    lua_pushfstring(L, "permadict: %s", pd_enc_errmsg(e));
+    lua_error(L);
+  }
+}
+
+static void encode_list(lua_State *L, pd_enc *e, int idx, size_t n,
+                        int depth) {
+  check_enc(L, e, pd_enc_list(e, n));
+  for (size_t k = 1; k <= n; k++) {
+    lua_rawgeti(L, idx, (int)k);
+    encode_item(L, e, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+static void encode_map(lua_State *L, pd_enc *e, int idx, size_t n,
+                       int depth) {
+  check_enc(L, e, pd_enc_map(e, n));
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    pd_val key;
+    int top = lua_gettop(L);
+    pdlua_to_key(L, top - 1, &key); /* never converts the key in place */
+    check_enc(L, e, pd_enc_val(e, &key));
+    encode_item(L, e, top, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
+  pd_val scalar;
+  if (marker_scalar(L, idx, &scalar)) {
+    check_enc(L, e, pd_enc_val(e, &scalar));
+    return;
+  }
+  if (pdlua_has_mt(L, idx, &pdlua_mt_private)) {
+    lua_getfield(L, idx, "tag");
+    lua_getfield(L, idx, "data");
+    if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushstring(L, "permadict: a permadict.private value needs a number "
+                        "tag and a string data");
+      lua_error(L);
+    }
+    size_t len;
+    const char *data = lua_tolstring(L, -1, &len);
+    check_enc(L, e,
+              pd_enc_private(e, (int)lua_tonumber(L, -2), data, len));
+    lua_pop(L, 2);
+    return;
+  }
+  if (depth > PD_MAX_DEPTH) {
+    lua_pushfstring(L, "permadict: tables nested more than %d deep (or a "
+                       "table that contains itself)",
+                    PD_MAX_DEPTH);
+    lua_error(L);
+  }
+  luaL_checkstack(L, 4, "permadict: nesting");
+  int is_sequence;
+  size_t n = table_shape(L, idx, &is_sequence);
+  if (pdlua_has_mt(L, idx, &pdlua_mt_array)) {
+    if (!is_sequence && n > 0) {
+      lua_pushstring(L, "permadict: a permadict.array table must have keys "
+                        "1..n only (use permadict.null for holes)");
+      lua_error(L);
+    }
+    encode_list(L, e, idx, n, depth);
+  } else if (is_sequence && n > 0 && !pdlua_has_mt(L, idx, &pdlua_mt_map)) {
+    encode_list(L, e, idx, n, depth);
+  } else {
+    encode_map(L, e, idx, n, depth);
+  }
+}
+
+static void encode_item(lua_State *L, pd_enc *e, int idx, int depth) {
+  switch (lua_type(L, idx)) {
+  case LUA_TBOOLEAN:
+    check_enc(L, e, pd_enc_bool(e, lua_toboolean(L, idx)));
+    return;
+  case LUA_TNUMBER: {
+    pd_val v = number_value(L, idx);
+    check_enc(L, e, pd_enc_val(e, &v));
+    return;
+  }
+  case LUA_TSTRING: {
+    pd_val v = string_value(L, idx);
+    check_enc(L, e, pd_enc_val(e, &v));
+    return;
+  }
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL) {
+      check_enc(L, e, pd_enc_null(e));
+      return;
+    }
+    break;
+  case LUA_TTABLE:
+    encode_table(L, e, idx, depth);
+    return;
+  default:
+    break;
+  }
+  raise_type(L, "value (inside a table)", idx);
+}
+
+void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
+  switch (lua_type(L, idx)) {
+  case LUA_TBOOLEAN:
+    *out = pd_bool(lua_toboolean(L, idx));
+    return;
+  case LUA_TNUMBER:
+    *out = number_value(L, idx);
+    return;
+  case LUA_TSTRING:
+    *out = string_value(L, idx);
+    return;
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == NULL) {
+      *out = pd_null();
+      return;
+    }
+    break;
+  case LUA_TTABLE: {
+    if (marker_scalar(L, idx, out))
+      return;
+    pd_enc *e = get_codec(L)->enc[which];
+    if (idx < 0)
+      idx = lua_gettop(L) + idx + 1;
+    pd_enc_reset(e); /* a walk cut short by an error left it mid-value */
+    encode_table(L, e, idx, 1);
+    check_enc(L, e, pd_enc_finish(e, out));
+    return;
+  }
+  case LUA_TNIL:
+    lua_pushstring(L, "permadict: cannot store nil (use permadict.null for "
+                      "null; assigning nil deletes)");
+    lua_error(L);
+    return;
+  default:
+    break;
+  }
+  raise_type(L, "value", idx);
+}
+
+/* ---------------------------------------------------------- values out */
+
+static void push_private(lua_State *L, int tag, const void *p, size_t len) {
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, tag);
+  lua_setfield(L, -2, "tag");
+  lua_pushlstring(L, (const char *)p, len);
+  lua_setfield(L, -2, "data");
+  pdlua_push_registry(L, &pdlua_mt_private);
+  lua_setmetatable(L, -2);
+}
+
+static void push_bytes_marker(lua_State *L, const void *p, size_t len) {
+  lua_createtable(L, 1, 0);
+  lua_pushlstring(L, (const char *)p, len);
+  lua_rawseti(L, -2, 1);
+  pdlua_push_registry(L, &pdlua_mt_bytes);
+  lua_setmetatable(L, -2);
+}
+
+static void push_scalar(lua_State *L, const pd_val *v) {
+  switch (v->kind) {
+  case PD_NULL: lua_pushlightuserdata(L, NULL); return;
+  case PD_BOOL: lua_pushboolean(L, v->u.b); return;
+  case PD_INT: pdlua_push_int(L, v->u.i); return;
+  case PD_FLOAT: lua_pushnumber(L, (lua_Number)v->u.f); return;
+  case PD_TEXT:
+  case PD_BYTES:
+    lua_pushlstring(L, (const char *)v->u.s.ptr, v->u.s.len);
+    return;
+  case PD_PRIVATE: push_private(L, v->tag, v->u.s.ptr, v->u.s.len); return;
+  default:
+    lua_pushfstring(L, "permadict: unexpected value kind %d", (int)v->kind);
+    lua_error(L);
+  }
+}
+
+static void push_decoded(lua_State *L, pd_dec *dec);
+
+static void next_item(lua_State *L, pd_dec *dec, pd_val *item) {
+  int rc = pd_dec_next(dec, item);
+  if (rc != PD_OK) { /* pd_dec_start checked the whole document already */
+    lua_pushfstring(L, "permadict: %s", pd_dec_errmsg(dec));
+    lua_error(L);
+  }
+}
+
+static void push_container(lua_State *L, pd_dec *dec, const pd_val *head) {
+  size_t n = head->u.n;
+  luaL_checkstack(L, 4, "permadict: nesting");
+  if (head->kind == PD_LIST) {
+    lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
+    for (size_t k = 1; k <= n; k++) {
+      push_decoded(L, dec);
+      lua_rawseti(L, -2, (int)k);
+    }
+    pdlua_push_registry(L, &pdlua_mt_array);
+  } else {
+    lua_createtable(L, 0, n > INT32_MAX ? 0 : (int)n);
+    for (size_t k = 0; k < n; k++) {
+      pd_val key;
+      next_item(L, dec, &key);
+      push_scalar(L, &key);
+      /* Keys sort int < text < bytes, so a text key equal to this bytes
+       * key is already in the table: keep both by boxing the bytes one. */
+      if (key.kind == PD_BYTES) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        int taken = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (taken) {
+          lua_pop(L, 1);
+          push_bytes_marker(L, key.u.s.ptr, key.u.s.len);
+        }
+      }
+      push_decoded(L, dec);
+      lua_rawset(L, -3);
+    }
+    pdlua_push_registry(L, &pdlua_mt_map);
+  }
+  lua_setmetatable(L, -2);
+}
+
+static void push_decoded(lua_State *L, pd_dec *dec) {
+  pd_val item;
+  next_item(L, dec, &item);
+  if (item.kind == PD_LIST || item.kind == PD_MAP)
+    push_container(L, dec, &item);
+  else
+    push_scalar(L, &item);
+}
+
+static void push_packed(lua_State *L, const pd_val *v) {
+  pdlua_codec *c = get_codec(L);
+  pd_dec *dec = c->dec;
+  int own = 0;
+  if (c->dec_busy) { /* re-entered from a finalizer: use a private one */
+    if (pd_dec_new(&dec) != PD_OK) {
+      lua_pushstring(L, "permadict: out of memory");
+      lua_error(L);
+    }
+    own = 1;
+  } else {
+    c->dec_busy = 1;
+  }
+  int rc = pd_dec_start(dec, v);
+  if (rc != PD_OK) {
+    lua_pushfstring(L, "permadict: %s [EDECODE]", pd_dec_errmsg(dec));
+    if (own)
+      pd_dec_free(dec);
+    else
+      c->dec_busy = 0;
+    lua_error(L);
+  }
+  push_decoded(L, dec);
+  if (own)
+    pd_dec_free(dec);
+  else
+    c->dec_busy = 0;
+}
+
+void pdlua_push_value(lua_State *L, const pd_val *v) {
+  if (v->kind == PD_PACKED)
+    push_packed(L, v);
+  else
+    push_scalar(L, v);
+}

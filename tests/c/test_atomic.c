@@ -1,0 +1,146 @@
+/* test_atomic.c - pd_incr, pd_set_if_absent, pd_pop, pd_get_and_set,
+ * pd_compare_and_swap, and incr from two processes at once. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void test_atomic__incr_ints_floats_and_absent(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_text("n", 1), by = pd_int(5), out;
+  TU_OK(d, pd_incr(d, &k, &by, &out));
+  assert_int_equal(out.kind, PD_INT);
+  assert_int_equal(out.u.i, 5);
+  by = pd_int(-7);
+  TU_OK(d, pd_incr(d, &k, &by, &out));
+  assert_int_equal(out.u.i, -2);
+  by = pd_float(0.5);
+  TU_OK(d, pd_incr(d, &k, &by, &out));
+  assert_int_equal(out.kind, PD_FLOAT);
+  assert_true(out.u.f == -1.5);
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_true(out.kind == PD_FLOAT && out.u.f == -1.5);
+  pd_close(d);
+}
+
+static void test_atomic__incr_overflow_and_wrong_type_leave_value(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_int(1), v = pd_int(INT64_MAX), by = pd_int(1), out;
+  TU_OK(d, pd_set(d, &k, &v));
+  assert_int_equal(pd_incr(d, &k, &by, &out), PD_EINVALID);
+  assert_non_null(strstr(pd_errmsg(d), "overflow"));
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_true(out.u.i == INT64_MAX);
+  v = pd_text("abc", 3);
+  TU_OK(d, pd_set(d, &k, &v));
+  assert_int_equal(pd_incr(d, &k, &by, &out), PD_ETYPE);
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.kind, PD_TEXT);
+  assert_memory_equal(out.u.s.ptr, "abc", 3);
+  pd_val bad_by = pd_text("1", 1);
+  assert_int_equal(pd_incr(d, &k, &bad_by, NULL), PD_EINVALID);
+  v = pd_bool(1);
+  TU_OK(d, pd_set(d, &k, &v));
+  assert_int_equal(pd_incr(d, &k, &by, NULL), PD_ETYPE);
+  pd_close(d);
+}
+
+static void test_atomic__set_if_absent_pop_get_and_set(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_bytes("\0k", 2), a = pd_text("a", 1), b = pd_text("b", 1), out;
+  int flag = -1;
+  TU_OK(d, pd_set_if_absent(d, &k, &a, &flag));
+  assert_int_equal(flag, 1);
+  TU_OK(d, pd_set_if_absent(d, &k, &b, &flag));
+  assert_int_equal(flag, 0);
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_memory_equal(out.u.s.ptr, "a", 1);
+  TU_OK(d, pd_get_and_set(d, &k, &b, &out, &flag));
+  assert_int_equal(flag, 1);
+  assert_memory_equal(out.u.s.ptr, "a", 1);
+  TU_OK(d, pd_pop(d, &k, &out));
+  assert_memory_equal(out.u.s.ptr, "b", 1);
+  assert_int_equal(pd_pop(d, &k, &out), PD_ENOTFOUND);
+  TU_OK(d, pd_get_and_set(d, &k, &a, &out, &flag));
+  assert_int_equal(flag, 0);
+  assert_int_equal(out.kind, PD_NULL);
+  int64_t n;
+  TU_OK(d, pd_count(d, &n));
+  assert_int_equal(n, 1);
+  pd_close(d);
+}
+
+static void test_atomic__compare_and_swap(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_int(9), one = pd_int(1), two = pd_int(2), onef = pd_float(1.0), nan = pd_float(NAN), out;
+  int swapped = -1;
+  TU_OK(d, pd_compare_and_swap(d, &k, NULL, &one, &swapped)); /* absent -> 1 */
+  assert_int_equal(swapped, 1);
+  TU_OK(d, pd_compare_and_swap(d, &k, NULL, &two, &swapped));
+  assert_int_equal(swapped, 0);
+  TU_OK(d, pd_compare_and_swap(d, &k, &onef, &two, &swapped)); /* 1.0 != 1 */
+  assert_int_equal(swapped, 0);
+  TU_OK(d, pd_compare_and_swap(d, &k, &one, &nan, &swapped));
+  assert_int_equal(swapped, 1);
+  TU_OK(d, pd_compare_and_swap(d, &k, &nan, &two, &swapped)); /* NaN equals NaN */
+  assert_int_equal(swapped, 1);
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.u.i, 2);
+  TU_OK(d, pd_compare_and_swap(d, &k, &two, NULL, &swapped)); /* delete */
+  assert_int_equal(swapped, 1);
+  assert_int_equal(pd_contains(d, &k), PD_ENOTFOUND);
+  pd_close(d);
+}
+
+static const char *shared_path;
+
+static int incr_child(void *arg) {
+  (void)arg;
+  pd_dict *d = NULL;
+  if (pd_open(&d, shared_path, NULL) != PD_OK) return 1;
+  pd_val k = pd_text("counter", 7), by = pd_int(1);
+  for (int i = 0; i < 2000; i++)
+    if (pd_incr(d, &k, &by, NULL) != PD_OK) {
+      fprintf(stderr, "incr: %s\n", pd_errmsg(d));
+      pd_close(d);
+      return 2;
+    }
+  pd_close(d);
+  return 0;
+}
+
+static void test_atomic__two_processes_incr_exact_total(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  shared_path = tu_path(dir, "c.db");
+  pd_close(tu_open(shared_path, NULL));
+  pid_t a = tu_fork(incr_child, NULL), b = tu_fork(incr_child, NULL);
+  assert_int_equal(tu_wait(a), 0);
+  assert_int_equal(tu_wait(b), 0);
+  pd_dict *d = tu_open(shared_path, NULL);
+  pd_val k = pd_text("counter", 7), out;
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.u.i, 4000);
+  int64_t v;
+  TU_OK(d, pd_version(d, &v));
+  assert_int_equal(v, 4000);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_atomic__incr_ints_floats_and_absent),
+      cmocka_unit_test(test_atomic__incr_overflow_and_wrong_type_leave_value),
+      cmocka_unit_test(test_atomic__set_if_absent_pop_get_and_set),
+      cmocka_unit_test(test_atomic__compare_and_swap),
+      cmocka_unit_test(test_atomic__two_processes_incr_exact_total),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,204 @@
+/* test_iter.c - key order, prefix, ranges, paging, concurrent deletes,
+ * undecodable rows. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void fill(pd_dict *d) {
+  pd_val v = pd_int(0);
+  const char *texts[] = {"b", "a", "ab", "abc", "a\xc3\xa9", "b\xff"};
+  for (int i = -2; i <= 2; i++) {
+    pd_val k = pd_int(i * 100);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  for (int i = 0; i < 5; i++) {
+    pd_val k = pd_text(texts[i], strlen(texts[i]));
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  pd_val b1 = pd_bytes("", 0), b2 = pd_bytes("\x00", 1), b3 = pd_bytes("ab\xff", 3),
+         b4 = pd_bytes("ac", 2);
+  TU_OK(d, pd_set(d, &b1, &v));
+  TU_OK(d, pd_set(d, &b2, &v));
+  TU_OK(d, pd_set(d, &b3, &v));
+  TU_OK(d, pd_set(d, &b4, &v));
+}
+
+/* Renders the keys an iterator yields as "i:-200 t:a b:00 ..." */
+static void walk(pd_dict *d, const pd_iter_options *o, char *out, size_t cap) {
+  pd_iter *it;
+  pd_val k, v;
+  int rc;
+  size_t at = 0;
+  out[0] = 0;
+  TU_OK(d, pd_iter_open(&it, d, o));
+  while ((rc = pd_iter_next(it, &k, &v)) == PD_OK) {
+    if (k.kind == PD_INT) at += snprintf(out + at, cap - at, "i:%lld ", (long long)k.u.i);
+    else if (k.kind == PD_TEXT) at += snprintf(out + at, cap - at, "t:%.*s ", (int)k.u.s.len, (const char *)k.u.s.ptr);
+    else {
+      at += snprintf(out + at, cap - at, "b:");
+      for (size_t i = 0; i < k.u.s.len; i++)
+        at += snprintf(out + at, cap - at, "%02x", ((const unsigned char *)k.u.s.ptr)[i]);
+      at += snprintf(out + at, cap - at, " ");
+    }
+  }
+  assert_int_equal(rc, PD_ITEROVER);
+  pd_iter_free(it);
+}
+
+static void test_iter__keys_come_in_key_order(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  fill(d);
+  char got[1024];
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  o.page_size = 3;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "i:-200 i:-100 i:0 i:100 i:200 t:a t:ab t:abc t:a\xc3\xa9 t:b "
+                           "b: b:00 b:6162ff b:6163 ");
+  pd_close(d);
+}
+
+static void test_iter__prefix_and_range(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  fill(d);
+  char got[1024];
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  pd_val p = pd_text("a", 1);
+  o.prefix = &p;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "t:a t:ab t:abc t:a\xc3\xa9 ");
+  pd_val pb = pd_bytes("ab", 2);
+  o.prefix = &pb;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "b:6162ff ");
+  pd_val pff = pd_text("", 0);
+  o.prefix = &pff;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "t:a t:ab t:abc t:a\xc3\xa9 t:b ");
+  o.prefix = NULL;
+  pd_val s = pd_int(-100), e = pd_text("ab", 2);
+  o.start = &s;
+  o.end = &e;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "i:-100 i:0 i:100 i:200 t:a ");
+  o.prefix = &p;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "t:a ");
+  o.start = &e;
+  o.end = &s; /* empty range */
+  o.prefix = NULL;
+  walk(d, &o, got, sizeof got);
+  assert_string_equal(got, "");
+  pd_val bad = pd_int(1);
+  o.prefix = &bad;
+  pd_iter *it;
+  assert_int_equal(pd_iter_open(&it, d, &o), PD_EINVALID);
+  assert_null(it);
+  pd_close(d);
+}
+
+static void test_iter__values_optional(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_int(1), v = pd_text("val", 3), ko, vo;
+  TU_OK(d, pd_set(d, &k, &v));
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  pd_iter *it;
+  TU_OK(d, pd_iter_open(&it, d, &o));
+  TU_OK(d, pd_iter_next(it, &ko, &vo));
+  assert_int_equal(vo.kind, PD_NULL);
+  pd_iter_free(it);
+  o.values = 1;
+  TU_OK(d, pd_iter_open(&it, d, &o));
+  TU_OK(d, pd_iter_next(it, &ko, &vo));
+  assert_int_equal(vo.kind, PD_TEXT);
+  assert_memory_equal(vo.u.s.ptr, "val", 3);
+  assert_int_equal(pd_iter_next(it, &ko, &vo), PD_ITEROVER);
+  pd_iter_free(it);
+  pd_iter_free(NULL);
+  pd_close(d);
+}
+
+static void test_iter__survives_concurrent_delete(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "i.db");
+  pd_dict *a = tu_open(path, NULL), *b = tu_open(path, NULL);
+  pd_val v = pd_int(0);
+  TU_OK(a, pd_begin(a));
+  for (int i = 0; i < 1000; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(a, pd_set(a, &k, &v));
+  }
+  TU_OK(a, pd_commit(a));
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  o.page_size = 10;
+  pd_iter *it;
+  pd_val k;
+  TU_OK(a, pd_iter_open(&it, a, &o));
+  int seen = 0, rc;
+  int64_t last = -1;
+  while ((rc = pd_iter_next(it, &k, NULL)) == PD_OK) {
+    assert_true(k.u.i > last);
+    last = k.u.i;
+    seen++;
+    if (seen == 5) {
+      /* Another handle deletes every odd key not yet visited, and the
+       * current page's successor key. Writers are not blocked by us. */
+      TU_OK(b, pd_begin(b));
+      for (int i = 11; i < 1000; i += 2) {
+        pd_val kd = pd_int(i);
+        TU_OK(b, pd_delete(b, &kd));
+      }
+      TU_OK(b, pd_commit(b));
+    }
+    if (k.u.i > 10) assert_true(k.u.i % 2 == 0);
+  }
+  assert_int_equal(rc, PD_ITEROVER);
+  assert_int_equal(seen, 11 + 494); /* 0..10, then the even keys 12..998 */
+  pd_iter_free(it);
+  pd_close(a);
+  pd_close(b);
+  tu_rmdir(dir);
+}
+
+static void test_iter__undecodable_row_is_reported_and_skipped(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "bad.db");
+  pd_dict *d = tu_open(path, NULL);
+  pd_val v = pd_int(0);
+  for (int i = 1; i <= 3; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 6, value = x'01' WHERE key = 2"), 0);
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  o.values = 1;
+  pd_iter *it;
+  pd_val k;
+  TU_OK(d, pd_iter_open(&it, d, &o));
+  TU_OK(d, pd_iter_next(it, &k, &v));
+  assert_int_equal(k.u.i, 1);
+  assert_int_equal(pd_iter_next(it, &k, &v), PD_EDECODE);
+  assert_non_null(strstr(pd_errmsg(d), "entry 2 "));
+  TU_OK(d, pd_iter_next(it, &k, &v));
+  assert_int_equal(k.u.i, 3);
+  assert_int_equal(pd_iter_next(it, &k, &v), PD_ITEROVER);
+  pd_iter_free(it);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_iter__keys_come_in_key_order),
+      cmocka_unit_test(test_iter__prefix_and_range),
+      cmocka_unit_test(test_iter__values_optional),
+      cmocka_unit_test(test_iter__survives_concurrent_delete),
+      cmocka_unit_test(test_iter__undecodable_row_is_reported_and_skipped),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,115 @@
+/* test_namespaces.c - isolation, listing, dropping, hostile names. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_namespaces__are_isolated_and_listed_sorted(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "n.db");
+  pd_dict *a = tu_open(path, "zeta"), *b = tu_open(path, "alpha"), *c = tu_open(path, NULL);
+  pd_val k = pd_int(1), va = pd_int(1), vb = pd_int(2), out;
+  TU_OK(a, pd_set(a, &k, &va));
+  TU_OK(b, pd_set(b, &k, &vb));
+  TU_OK(a, pd_get(a, &k, &out));
+  assert_int_equal(out.u.i, 1);
+  TU_OK(b, pd_get(b, &k, &out));
+  assert_int_equal(out.u.i, 2);
+  assert_int_equal(pd_get(c, &k, &out), PD_ENOTFOUND);
+  char **names;
+  size_t n;
+  TU_OK(c, pd_namespaces(c, &names, &n));
+  assert_int_equal(n, 3);
+  assert_string_equal(names[0], "alpha");
+  assert_string_equal(names[1], "default");
+  assert_string_equal(names[2], "zeta");
+  pd_free_names(names, n);
+  pd_free_names(NULL, 0);
+  pd_close(a);
+  pd_close(b);
+  pd_close(c);
+  tu_rmdir(dir);
+}
+
+static void test_namespaces__drop_makes_open_handles_gone(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "n.db");
+  pd_dict *a = tu_open(path, "victim"), *b = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(1);
+  TU_OK(a, pd_set(a, &k, &v));
+  TU_OK(b, pd_set(b, &k, &v));
+  TU_OK(b, pd_drop_namespace(b, "victim"));
+  assert_int_equal(pd_drop_namespace(b, "victim"), PD_ENOTFOUND);
+  int64_t n;
+  TU_OK(a, pd_count(a, &n));
+  assert_int_equal(n, 0);
+  assert_int_equal(pd_get(a, &k, NULL), PD_ENOTFOUND);
+  assert_int_equal(pd_set(a, &k, &v), PD_EGONE);
+  assert_non_null(strstr(pd_errmsg(a), "victim"));
+  assert_int_equal(pd_delete(a, &k), PD_EGONE);
+  assert_int_equal(pd_clear(a), PD_EGONE);
+  assert_int_equal(pd_incr(a, &k, &v, NULL), PD_EGONE);
+  TU_OK(b, pd_count(b, &n));
+  assert_int_equal(n, 1);
+  TU_OK(b, pd_check(b));
+  pd_close(a);
+  pd_close(b);
+  tu_rmdir(dir);
+}
+
+static void test_namespaces__hostile_names_stored_safely_or_rejected(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "n.db");
+  const char *ok[] = {"it's", "\"quoted\"", "x\"; DROP TABLE permadict_items; --",
+                      "sqlite_master", "permadict_items", "caf\xc3\xa9"};
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(1);
+  TU_OK(d, pd_set(d, &k, &v));
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    pd_dict *x = tu_open(path, ok[i]);
+    assert_string_equal(pd_name(x), ok[i]);
+    TU_OK(x, pd_set(x, &k, &v));
+    pd_close(x);
+  }
+  char **names;
+  size_t n;
+  TU_OK(d, pd_namespaces(d, &names, &n));
+  assert_int_equal(n, 1 + sizeof ok / sizeof *ok);
+  pd_free_names(names, n);
+  pd_val out;
+  TU_OK(d, pd_get(d, &k, &out)); /* the items table is still there */
+  TU_OK(d, pd_check(d));
+  char *huge = malloc(10001);
+  memset(huge, 'n', 10000);
+  huge[10000] = 0;
+  pd_options o = PD_OPTIONS_INIT;
+  pd_dict *x;
+  o.name = huge;
+  assert_int_equal(pd_open(&x, path, &o), PD_ETOOBIG);
+  assert_int_equal(pd_drop_namespace(d, huge), PD_ETOOBIG);
+  free(huge);
+  o.name = "";
+  assert_int_equal(pd_open(&x, path, &o), PD_EINVALID);
+  o.name = "\xff\xfe";
+  assert_int_equal(pd_open(&x, path, &o), PD_EINVALID);
+  char max[256];
+  memset(max, 'm', 255);
+  max[255] = 0;
+  o.name = max;
+  TU_OK(NULL, pd_open(&x, path, &o));
+  pd_close(x);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_namespaces__are_isolated_and_listed_sorted),
+      cmocka_unit_test(test_namespaces__drop_makes_open_handles_gone),
+      cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

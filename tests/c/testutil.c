@@ -1,0 +1,107 @@
+/* testutil.c - see testutil.h. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *tu_tmpdir(void) {
+  static char dirs[8][4096];
+  static int next;
+  char *buf = dirs[next++ % 8];
+  const char *base = getenv("PD_TEST_TMP");
+  if (!base || !*base) base = "/tmp";
+  mkdir(base, 0700);
+  snprintf(buf, 4096, "%s/pdtest-XXXXXX", base);
+  if (!mkdtemp(buf)) fail_msg("mkdtemp in %s failed", base);
+  return buf;
+}
+
+const char *tu_path(const char *dir, const char *name) {
+  static char paths[8][4096];
+  static int next;
+  char *buf = paths[next++ % 8];
+  snprintf(buf, 4096, "%s/%s", dir, name);
+  return buf;
+}
+
+void tu_rmdir(const char *dir) {
+  DIR *dp = opendir(dir);
+  if (!dp) return;
+  struct dirent *e;
+  char p[4096];
+  while ((e = readdir(dp))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    unlink(p);
+  }
+  closedir(dp);
+  rmdir(dir);
+}
+
+uint64_t tu_file_hash(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return 0;
+  uint64_t h = 1469598103934665603ULL;
+  unsigned char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    for (ssize_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ULL;
+  close(fd);
+  return h;
+}
+
+void tu_write_file(const char *path, const void *p, size_t len) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) fail_msg("cannot write %s", path);
+  if (len && write(fd, p, len) != (ssize_t)len) fail_msg("short write to %s", path);
+  close(fd);
+}
+
+pid_t tu_fork(tu_child_fn fn, void *arg) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) fail_msg("fork failed");
+  if (pid == 0) _exit(fn(arg));
+  return pid;
+}
+
+int tu_wait(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  if (!WIFEXITED(status)) return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return WEXITSTATUS(status);
+}
+
+int tu_run_child(tu_child_fn fn, void *arg) { return tu_wait(tu_fork(fn, arg)); }
+
+pd_dict *tu_open(const char *path, const char *name) {
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = name;
+  pd_dict *d = NULL;
+  int rc = pd_open(&d, path, &o);
+  if (rc != PD_OK) fail_msg("pd_open(%s, %s) -> %d: %s", path, name ? name : "(default)", rc, pd_errmsg(NULL));
+  return d;
+}
+
+int tu_sql(const char *path, const char *sql) {
+  static void *lib;
+  if (!lib) lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
+  if (!lib) fail_msg("cannot load libsqlite3.so.0: %s", dlerror());
+  int (*open_v2)(const char *, void **, int, const char *) =
+      (int (*)(const char *, void **, int, const char *))dlsym(lib, "sqlite3_open_v2");
+  int (*exec)(void *, const char *, void *, void *, char **) =
+      (int (*)(void *, const char *, void *, void *, char **))dlsym(lib, "sqlite3_exec");
+  int (*close_db)(void *) = (int (*)(void *))dlsym(lib, "sqlite3_close");
+  void *db = NULL;
+  int rc = open_v2(path, &db, 0x2 /* SQLITE_OPEN_READWRITE */, NULL);
+  if (rc == 0) rc = exec(db, sql, NULL, NULL, NULL);
+  close_db(db);
+  return rc;
+}

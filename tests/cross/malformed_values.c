@@ -1,0 +1,116 @@
+/*
+ * malformed_values - values damaged with raw SQL (random bytes, truncated
+ * documents, wrong lengths, an ext tag 0, trailing bytes, a float map key,
+ * nesting a million deep, an unknown type code, storage classes that do not
+ * match the type, text that is not UTF-8): pd_get reports PD_EDECODE naming
+ * the key, iteration reports each bad row and goes on past it, the good rows
+ * around them still read, and nothing crashes.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cross_util.h"
+
+struct bad {
+  const char *key;
+  int type;
+  const char *sql_value; /* an SQL expression */
+};
+
+static const struct bad BAD[] = {
+    {"random_bytes", 6, "x'c1c1c1ff00'"},
+    {"truncated_array", 6, "x'94010203'"}, /* 4 items announced, 3 given */
+    {"truncated_str", 6, "x'91a5616263'"},   /* str of 5, 3 given */
+    {"wrong_bin_length", 6, "x'91c4ff00'"},
+    {"ext_tag_zero", 6, "x'd40000'"},
+    {"trailing_bytes", 6, "x'9001'"},
+    {"float_map_key", 6, "x'81cb3ff000000000000000c0'"},
+    {"unsorted_map", 6, "x'82a162c0a161c0'"},
+    {"scalar_packed", 6, "x'01'"},
+    {"deep_nesting", 6, "(SELECT unhex_placeholder)"},
+    {"unknown_type", 99, "1"},
+    {"int_stored_as_text", 2, "'12'"},
+    {"text_stored_as_blob", 4, "x'6869'"},
+    {"text_not_utf8", 4, "CAST(x'ff' AS TEXT)"},
+    {"bool_two", 1, "2"},
+    {"packed_as_text", 6, "'abc'"},
+    {"float_as_blob", 3, "x'00'"},
+};
+#define NBAD (sizeof BAD / sizeof BAD[0])
+
+int main(void) {
+  const char *path = xu_path("malformed.pd");
+  pd_dict *d = xu_open(path, NULL);
+  pd_val gk = pd_text("good_a", 6), gv = pd_int(1);
+  XU_RC(pd_set(d, &gk, &gv), PD_OK, d, "good");
+  gk = pd_text("zzz_good", 8);
+  XU_RC(pd_set(d, &gk, &gv), PD_OK, d, "good");
+  pd_close(d);
+
+  sqlite3 *db;
+  sqlite3_open(path, &db);
+  for (size_t i = 0; i < NBAD; i++) {
+    sqlite3_stmt *st;
+    if (strcmp(BAD[i].key, "deep_nesting") == 0) {
+      /* 10^6 one-element arrays around nil: far past any depth limit. */
+      size_t n = 1000000;
+      unsigned char *blob = malloc(n + 1);
+      memset(blob, 0x91, n);
+      blob[n] = 0xc0;
+      sqlite3_prepare_v2(db, "INSERT INTO permadict_items(ns, key, type, value) "
+                             "VALUES ((SELECT id FROM permadict_namespaces WHERE name='default'), ?, 6, ?)",
+                         -1, &st, NULL);
+      sqlite3_bind_text(st, 1, BAD[i].key, -1, SQLITE_STATIC);
+      sqlite3_bind_blob(st, 2, blob, (int)n + 1, free);
+    } else {
+      char q[512];
+      snprintf(q, sizeof q, "INSERT INTO permadict_items(ns, key, type, value) VALUES "
+                            "((SELECT id FROM permadict_namespaces WHERE name='default'), '%s', %d, %s)",
+               BAD[i].key, BAD[i].type, BAD[i].sql_value);
+      sqlite3_prepare_v2(db, q, -1, &st, NULL);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      printf("setup insert %s failed: %s\n", BAD[i].key, sqlite3_errmsg(db));
+      return 2;
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_exec(db, "UPDATE permadict_namespaces SET count = "
+                   "(SELECT count(*) FROM permadict_items WHERE ns = permadict_namespaces.id)",
+               NULL, NULL, NULL);
+  sqlite3_close(db);
+
+  d = xu_open(path, NULL);
+  for (size_t i = 0; i < NBAD; i++) {
+    pd_val k = pd_text(BAD[i].key, strlen(BAD[i].key)), v;
+    int rc = pd_get(d, &k, &v);
+    XU_CHECK(rc == PD_EDECODE, "%s: pd_get gave %s: %s", BAD[i].key, pd_errstr(rc), pd_errmsg(d));
+    XU_CHECK(rc != PD_EDECODE || strstr(pd_errmsg(d), BAD[i].key) != NULL,
+             "%s: message does not name the key: %s", BAD[i].key, pd_errmsg(d));
+  }
+  pd_val v;
+  int rc;
+  pd_iter *it;
+  pd_iter_options io = PD_ITER_OPTIONS_INIT;
+  io.values = 1;
+  XU_RC(pd_iter_open(&it, d, &io), PD_OK, d, "iter");
+  int good = 0, bad = 0, other = 0;
+  for (int guard = 0; guard < 1000; guard++) {
+    pd_val ik, iv;
+    rc = pd_iter_next(it, &ik, &iv);
+    if (rc == PD_ITEROVER) break;
+    if (rc == PD_OK) good++;
+    else if (rc == PD_EDECODE) bad++;
+    else other++;
+  }
+  pd_iter_free(it);
+  XU_CHECK(good == 2 && bad == (int)NBAD && other == 0,
+           "iteration: %d good (want 2), %d decode errors (want %zu), %d other", good, bad,
+           NBAD, other);
+  pd_val g = pd_text("zzz_good", 8);
+  XU_RC(pd_get(d, &g, &v), PD_OK, d, "good key after the bad ones");
+  XU_RC(pd_check(d), PD_ECORRUPT, d, "pd_check reports undecodable values");
+  pd_close(d);
+  return xu_finish();
+}

@@ -1,0 +1,25 @@
+#!/bin/sh
+# run_fuzzer.sh CLANG MSGPACK_LIB NAME WORKDIR SECONDS
+#
+# Builds tests/fuzz/fuzz_NAME.c with the codec sources of lib/src under
+# libFuzzer + ASan + UBSan, then fuzzes for SECONDS starting from the
+# checked-in seeds. Any crash, leak, sanitizer report or failed check makes
+# libFuzzer exit non-zero, and so this script and the ctest test.
+set -eu
+clang=$1 msgpack_lib=$2 name=$3 work=$4 seconds=$5
+here=$(cd "$(dirname "$0")" && pwd)
+src=$here/../../lib/src
+
+mkdir -p "$work/corpus-$name" "$work/artifacts-$name"
+"$clang" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -I"$here/../../lib/include" -I"$src" \
+  "$src/utf8.c" "$src/value_compare.c" "$src/value_check.c" \
+  "$src/decoder.c" "$src/encoder.c" "$here/fuzz_$name.c" \
+  "$msgpack_lib" -lm -o "$work/fuzz_$name"
+
+# New inputs go to the work corpus (in the build tree), never to the seeds.
+exec "$work/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
+  -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$work/artifacts-$name/" \
+  "$work/corpus-$name" "$here/corpus/$name"

@@ -1,0 +1,102 @@
+-- Failures raise errors that name the cause, and leave stored data as it
+-- was. permadict.open alone returns nil, message, code (as io.open does).
+local T = require("testlib")
+local permadict = require("permadict")
+
+local dir = T.tmpdir()
+local path = dir .. "/errors.db"
+local d = assert(permadict.open(path))
+d.keep = "original"
+d.n = "text"
+
+T.case("a value that cannot be stored leaves the old one", function()
+  T.raises(function() d.keep = { f = print } end, "cannot store a function")
+  T.raises(function() d.keep = { [true] = 1 } end, "keys are integers or strings")
+  T.raises(function() d.keep = coroutine.create(function() end) end, "cannot store a thread")
+  T.eq(d.keep, "original")
+end)
+
+T.case("incr on text raises ETYPE and keeps the text", function()
+  local err = T.raises(function() permadict.incr(d, "n") end, "not a number")
+  T.eq(permadict.errcode(err), "ETYPE", "errcode")
+  T.eq(d.n, "text")
+end)
+
+T.case("over-long keys raise ETOOBIG naming the limit", function()
+  local err = T.raises(function() d[("k"):rep(5000)] = 1 end, "ETOOBIG")
+  T.eq(#d, 2, "nothing added")
+  T.truthy(err:find("4096", 1, true), "names the limit: " .. err)
+end)
+
+T.case("read-only handles refuse writes", function()
+  local ro = assert(permadict.open(path, { readonly = true }))
+  T.eq(ro.keep, "original")
+  T.raises(function() ro.keep = "changed" end, "EREADONLY")
+  T.raises(function() permadict.incr(ro, "c") end, "EREADONLY")
+  T.eq(d.keep, "original")
+  permadict.close(ro)
+end)
+
+T.case("open returns nil, message, code; a foreign file is left untouched", function()
+  local foreign = dir .. "/foreign.txt"
+  local f = assert(io.open(foreign, "wb"))
+  f:write("not a database, not at all. ")
+  f:close()
+  local h, msg, code = permadict.open(foreign)
+  T.eq(h, nil)
+  T.eq(code, "ENOTADB")
+  T.truthy(msg:find("foreign.txt", 1, true), "message names the file: " .. tostring(msg))
+  f = assert(io.open(foreign, "rb"))
+  T.eq(f:read("*a"), "not a database, not at all. ")
+  f:close()
+  local h2, _, code2 = permadict.open(dir .. "/missing.db", { create = false })
+  T.eq(h2, nil)
+  T.eq(code2, "ENOTFOUND")
+end)
+
+T.case("bad options are refused by name", function()
+  T.raises(function() permadict.open(path, { readonyl = true }) end, "readonyl")
+  T.raises(function() permadict.open(path, { timeout = "5" }) end, "timeout")
+  T.raises(function() permadict.open(path, { name = 42 }) end, "name")
+  T.raises(function() permadict.open(nil) end, "path")
+end)
+
+T.case("namespaces are separate dicts in one file", function()
+  local a = assert(permadict.open(path, { name = "alpha" }))
+  a.keep = "alpha's"
+  T.eq(d.keep, "original", "default untouched")
+  local names = permadict.namespaces(d)
+  T.eq(table.concat(names, ","), "alpha,default")
+  T.eq(permadict.name(a), "alpha")
+  permadict.drop_namespace(d, "alpha")
+  T.eq(table.concat(permadict.namespaces(d), ","), "default")
+  permadict.close(a)
+end)
+
+T.case("version grows with every change; stats and check answer", function()
+  local v0 = permadict.version(d)
+  d.x = 1
+  d.x = nil
+  T.eq(permadict.version(d), v0 + 2)
+  local s = permadict.stats(d)
+  T.eq(s.count, #d, "stats.count")
+  T.eq(s.format_version, 1)
+  T.eq(permadict.check(d), true)
+end)
+
+T.case("a busy file raises EBUSY after the timeout", function()
+  local holder = assert(permadict.open(path))
+  local waiter = assert(permadict.open(path, { timeout = 0.2 }))
+  permadict.begin(holder)
+  holder.locked = true
+  local wall0 = os.time()
+  T.raises(function() waiter.other = 1 end, "EBUSY")
+  T.truthy(os.time() - wall0 <= 2, "gave up after about the timeout")
+  permadict.rollback(holder)
+  waiter.other = 1
+  T.eq(d.other, 1, "works once the lock is gone")
+  permadict.close(holder)
+  permadict.close(waiter)
+end)
+
+T.done()

@@ -1,0 +1,99 @@
+-- Transactions commit all or nothing; the atomic helpers mean what they
+-- mean in C and Python.
+local T = require("testlib")
+local permadict = require("permadict")
+
+local path = T.tmpdir() .. "/transactions.db"
+local d = assert(permadict.open(path))
+local other = assert(permadict.open(path))
+
+T.case("a transaction commits everything and returns fn's results", function()
+  local a, b = permadict.transaction(d, function(t)
+    t.x = 1
+    t.y = 2
+    T.eq(t.x, 1, "reads see the transaction's own writes")
+    T.eq(other.x, nil, "others see nothing before the commit")
+    return "r1", "r2"
+  end)
+  T.eq(a, "r1")
+  T.eq(b, "r2")
+  T.eq(other.x, 1)
+  T.eq(other.y, 2)
+end)
+
+T.case("an error rolls everything back and is re-raised unchanged", function()
+  local marker = { "my error" }
+  local ok, err = pcall(permadict.transaction, d, function(t)
+    t.x = 100
+    t.z = 3
+    error(marker)
+  end)
+  T.eq(ok, false)
+  T.eq(err, marker, "the same error object")
+  T.eq(other.x, 1, "x unchanged")
+  T.eq(other.z, nil, "z never written")
+  T.eq(permadict.in_transaction(d), false, "no transaction left open")
+end)
+
+T.case("transactions do not nest", function()
+  T.raises(function()
+    permadict.transaction(d, function(t)
+      permadict.transaction(t, function() end)
+    end)
+  end, "EMISUSE")
+  T.eq(permadict.in_transaction(d), false)
+end)
+
+T.case("incr: integers stay exact, floats mix in, absent counts as 0", function()
+  T.eq(permadict.incr(d, "n"), 1)
+  T.eq(permadict.incr(d, "n", 41), 42)
+  T.eq(permadict.incr(d, "n", -2), 40)
+  T.eq(permadict.incr(d, "f", 0.5), 0.5)
+  if T.exact_integers then
+    d.big = math.maxinteger - 1
+    T.eq(permadict.incr(d, "big"), math.maxinteger)
+    T.raises(function() permadict.incr(d, "big") end, "EINVALID")
+    T.eq(d.big, math.maxinteger, "overflow leaves the value")
+  end
+end)
+
+T.case("compare_and_set swaps only on a match; nil means absent/delete", function()
+  T.eq(permadict.compare_and_set(d, "c", nil, "first"), true, "absent -> set")
+  T.eq(permadict.compare_and_set(d, "c", nil, "again"), false, "present now")
+  T.eq(permadict.compare_and_set(d, "c", "wrong", "x"), false)
+  T.eq(d.c, "first")
+  T.eq(permadict.compare_and_set(d, "c", "first", { 1, 2 }), true)
+  T.eq(permadict.compare_and_set(d, "c", { 1, 2 }, { 3 }), true, "tables compare by value")
+  T.eq(permadict.compare_and_set(d, "c", { 3 }, nil), true, "delete")
+  T.eq(d.c, nil)
+  T.eq(permadict.compare_and_set(d, "i", nil, 1), true)
+  if T.exact_integers then
+    T.eq(permadict.compare_and_set(d, "i", 1.0, 2), false, "float 1.0 is not integer 1")
+  end
+end)
+
+T.case("set_if_absent, pop, get_and_set", function()
+  T.eq(permadict.set_if_absent(d, "s", "one"), true)
+  T.eq(permadict.set_if_absent(d, "s", "two"), false)
+  T.eq(d.s, "one")
+  T.eq(permadict.pop(d, "s"), "one")
+  T.eq(permadict.pop(d, "s"), nil, "already popped")
+  T.eq(permadict.pop(d, "s", "dflt"), "dflt")
+  T.eq(permadict.get_and_set(d, "g", 1), nil, "was absent")
+  T.eq(permadict.get_and_set(d, "g", 2), 1)
+  T.eq(d.g, 2)
+end)
+
+T.case("delete, contains, clear and the explicit begin/commit", function()
+  T.eq(permadict.delete(d, "g"), true)
+  T.eq(permadict.delete(d, "g"), false)
+  T.eq(permadict.contains(d, "g"), false)
+  permadict.begin(d)
+  d.q = 1
+  permadict.rollback(d)
+  T.eq(d.q, nil, "rolled back")
+  permadict.clear(d)
+  T.eq(#other, 0)
+end)
+
+T.done()

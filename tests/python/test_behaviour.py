@@ -1,0 +1,266 @@
+"""Errors, read-only mode, transactions, atomic helpers, namespaces, pickle opt-in."""
+
+import os
+import pickle
+
+import pytest
+
+import permadict
+from permadict import ABSENT, Permadict, Private
+
+
+def test_api__original_permadict_usage_works(db_path):
+    d = Permadict(db_path)
+    d["key"] = "value"
+    assert d["key"] == "value"
+    with Permadict(db_path) as d2:
+        d2["something"] = 1.2345
+    assert d["something"] == 1.2345
+    d.close()
+    assert d.closed
+
+
+def test_api__is_a_mutable_mapping_with_a_readable_repr(db_path):
+    import collections.abc
+    with Permadict(db_path, a=1) as d:
+        assert isinstance(d, collections.abc.MutableMapping)
+        assert repr(d) == f"Permadict({db_path!r}, name='default', {{'a': 1}})"
+        assert d.copy() == {"a": 1} and type(d.copy()) is dict
+    assert repr(d).endswith("closed)")
+
+
+def test_closed__use_after_close_raises_closed_error(db_path):
+    d = Permadict(db_path)
+    d.close()
+    d.close()  # twice is fine
+    with pytest.raises(permadict.ClosedError):
+        d["x"]
+    with pytest.raises(ValueError):
+        d["x"] = 1
+
+
+def test_errors__missing_key_is_keyerror_with_the_key(db_path):
+    with Permadict(db_path) as d:
+        with pytest.raises(KeyError) as e:
+            d["missing"]
+        assert e.value.args == ("missing",)
+        with pytest.raises(KeyError):
+            del d[b"missing"]
+        with pytest.raises(KeyError):
+            d.pop(5)
+        with pytest.raises(KeyError, match="empty"):
+            d.popitem()
+
+
+def test_errors__failed_update_stores_nothing(db_path):
+    with Permadict(db_path) as d:
+        d.update(a=1, b=2)
+        with pytest.raises(TypeError):
+            d.update({"a": 10, "c": 3, "bad": object()})
+        with pytest.raises(ValueError):
+            d.update([("a", 11), ("x", 1, 2)])
+        with pytest.raises(TypeError):
+            d.update([("a", 12), 5])
+        with pytest.raises(OverflowError):
+            d.update(a=13, big=2**64)
+        assert d.copy() == {"a": 1, "b": 2}
+
+
+def test_errors__failed_set_leaves_the_old_value(db_path):
+    with Permadict(db_path) as d:
+        d["k"] = [1, 2]
+        for bad in (object(), [1, object()], {"x": {1.5: 0}}, 2**64, "\udc80"):
+            with pytest.raises((TypeError, OverflowError, ValueError)):
+                d["k"] = bad
+        assert d["k"] == [1, 2] and len(d) == 1
+
+
+def test_readonly__refuses_every_write_with_permission_error(db_path):
+    with Permadict(db_path) as w:
+        w["k"] = 1
+    with Permadict(db_path, readonly=True) as r:
+        assert r["k"] == 1
+        for write in (lambda: r.__setitem__("k", 2), lambda: r.__delitem__("k"), r.clear,
+                      lambda: r.update(x=1), lambda: r.incr("k"), lambda: r.pop("k"),
+                      lambda: r.setdefault("new", 1)):
+            with pytest.raises(PermissionError):
+                write()
+        with pytest.raises(permadict.ReadOnlyError):
+            r["k"] = 3
+        assert r.copy() == {"k": 1}
+
+
+def test_readonly__never_creates_the_file(db_path):
+    with pytest.raises(permadict.Error):
+        Permadict(db_path, readonly=True)
+    assert not os.path.exists(db_path)
+
+
+def test_open__refuses_a_file_that_is_not_permadict(db_path):
+    with open(db_path, "wb") as f:
+        f.write(b"just some text, not a database at all" * 10)
+    with pytest.raises(permadict.Error):
+        Permadict(db_path)
+    with open(db_path, "rb") as f:
+        assert f.read(9) == b"just some"
+
+
+def test_transaction__commits_everything_at_once(db_path):
+    with Permadict(db_path) as d, Permadict(db_path) as other:
+        with d.transaction():
+            d["a"] = 1
+            d["b"] = 2
+            assert d["a"] == 1 and len(d) == 2  # own writes visible inside
+            assert "a" not in other  # nothing visible outside yet
+        assert other.copy() == {"a": 1, "b": 2}
+
+
+def test_transaction__rolled_back_on_exception(db_path):
+    with Permadict(db_path) as d:
+        d["keep"] = "old"
+        with pytest.raises(RuntimeError):
+            with d.transaction():
+                d["keep"] = "new"
+                d["added"] = 1
+                del d["keep"]
+                raise RuntimeError("boom")
+        assert d.copy() == {"keep": "old"}
+
+
+def test_transaction__do_not_nest(db_path):
+    with Permadict(db_path) as d:
+        with d.transaction():
+            with pytest.raises(permadict.MisuseError):
+                with d.transaction():
+                    pass
+        d["after"] = 1
+        assert d["after"] == 1
+
+
+def test_incr__counts_ints_and_floats_and_refuses_text(db_path):
+    with Permadict(db_path) as d:
+        assert d.incr("n") == 1
+        assert d.incr("n", 41) == 42 and type(d["n"]) is int
+        assert d.incr("f", 0.5) == 0.5
+        d["t"] = "text"
+        with pytest.raises(TypeError):
+            d.incr("t")
+        assert d["t"] == "text"
+        with pytest.raises(TypeError):
+            d.incr("n", "1")
+        d["max"] = 2**63 - 1
+        with pytest.raises(permadict.Error):
+            d.incr("max")
+        assert d["max"] == 2**63 - 1
+
+
+def test_compare_and_set__swaps_only_on_match(db_path):
+    with Permadict(db_path) as d:
+        assert d.compare_and_set("k", ABSENT, [1]) is True
+        assert d.compare_and_set("k", ABSENT, [2]) is False
+        assert d.compare_and_set("k", [9], [2]) is False
+        assert d.compare_and_set("k", [1], {"x": 1}) is True
+        assert d["k"] == {"x": 1}
+        assert d.compare_and_set("k", {"x": 1.0}, 0) is False  # 1 and 1.0 differ
+        assert d.compare_and_set("k", {"x": 1}, ABSENT) is True
+        assert "k" not in d
+
+
+def test_setdefault__returns_the_stored_value(db_path):
+    with Permadict(db_path) as d:
+        assert d.setdefault("k", [1]) == [1]
+        assert d.setdefault("k", [2]) == [1]
+        assert d.setdefault("n") is None and d["n"] is None
+
+
+def test_namespaces__are_independent_and_can_be_dropped(db_path):
+    with Permadict(db_path) as a, Permadict(db_path, name="other") as b:
+        a["k"] = "a"
+        b["k"] = "b"
+        assert (a["k"], b["k"]) == ("a", "b")
+        assert permadict.namespaces(db_path) == ["default", "other"]
+    permadict.drop_namespace(db_path, "other")
+    assert permadict.namespaces(db_path) == ["default"]
+    with Permadict(db_path) as a:
+        assert a.copy() == {"k": "a"}
+
+
+def test_changes__report_what_changed_since_a_version(db_path):
+    with Permadict(db_path) as d:
+        v0 = d.version
+        d["a"] = 1
+        del d["a"]
+        d.clear()
+        assert d.version == v0 + 3
+        assert d.changes(v0) == [(v0 + 1, "set", "a"), (v0 + 2, "delete", "a"),
+                                 (v0 + 3, "clear", None)]
+
+
+def test_pickle__memory_permadict_cannot_be_pickled():
+    with Permadict() as d:
+        with pytest.raises(TypeError, match="in-memory"):
+            pickle.dumps(d)
+
+
+def test_pickle__file_permadict_reopens_with_its_options(db_path):
+    with Permadict(db_path, name="ns", timeout=1.0, a=1) as d:
+        clone = pickle.loads(pickle.dumps(d))
+        assert clone is not d and clone.name == "ns" and clone["a"] == 1
+        clone["b"] = 2
+        assert d["b"] == 2
+        clone.close()
+
+
+class Marker:
+    """Unpickling this creates the file named by path (stands for any side effect)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickle__objects_are_stored_only_with_pickle_true(db_path):
+    with Permadict(db_path) as plain:
+        with pytest.raises(TypeError, match="pickle=True"):
+            plain["obj"] = Marker("x")
+    with Permadict(db_path, pickle=True) as p:
+        p["c"] = complex(1, 2)
+        p["nested"] = {"s": {1, 2}, "l": [complex(0, 1)]}
+        assert p["c"] == complex(1, 2)
+        assert p["nested"] == {"s": {1, 2}, "l": [complex(0, 1)]}
+        assert list(p.values())[0] == complex(1, 2)
+    with Permadict(db_path) as plain:
+        opaque = plain["c"]
+        assert isinstance(opaque, Private) and opaque.tag == 1
+        plain["copy"] = opaque  # written back unchanged
+    with Permadict(db_path, pickle=True) as p:
+        assert p["copy"] == complex(1, 2)
+
+
+def test_pickle__hostile_payload_is_not_unpickled_without_opt_in(db_path, tmp_path):
+    marker = tmp_path / "unpickled-marker"
+    with Permadict(db_path, pickle=True) as p:
+        p["evil"] = Marker(str(marker))
+        p["evil_nested"] = [{"x": Marker(str(marker))}]
+    assert not marker.exists()
+    with Permadict(db_path) as plain:
+        assert isinstance(plain["evil"], Private)
+        assert isinstance(plain["evil_nested"][0]["x"], Private)
+        assert all(True for _ in plain.items())
+        plain.copy()
+    assert not marker.exists()
+    with Permadict(db_path, pickle=True) as p:  # with the option, it is unpickled
+        p["evil"].close()
+    assert marker.exists()
+
+
+def test_errors__hierarchy_maps_to_builtin_exceptions():
+    assert issubclass(permadict.BusyError, TimeoutError)
+    assert issubclass(permadict.ReadOnlyError, PermissionError)
+    assert issubclass(permadict.InvalidError, ValueError)
+    assert issubclass(permadict.ValueKindError, TypeError)
+    assert issubclass(permadict.DecodeError, permadict.Error)
+    for name in permadict.__all__:
+        assert getattr(permadict, name).__doc__ or name == "Key", name

@@ -1,0 +1,173 @@
+"""Processes (fork and spawn) and threads sharing one file."""
+
+import multiprocessing
+import os
+import threading
+import time
+
+import pytest
+
+import permadict
+from permadict import Permadict
+
+WORKERS = 4
+INCREMENTS = 200
+
+
+def increment_many(d, n):
+    """Worker body: module level so that spawn can import it."""
+    for _ in range(n):
+        d.incr("counter")
+    with d.transaction():
+        d[f"worker-{os.getpid()}"] = d.get("counter")
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_processes__workers_incrementing_one_counter_get_the_exact_total(db_path, method):
+    ctx = multiprocessing.get_context(method)
+    with Permadict(db_path) as d:
+        d["counter"] = 0
+        procs = [ctx.Process(target=increment_many, args=(d, INCREMENTS)) for _ in range(WORKERS)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+        assert d["counter"] == WORKERS * INCREMENTS
+        assert len([k for k in d if str(k).startswith("worker-")]) == WORKERS
+        d.check()
+
+
+def add_in_pool(args):
+    d, n = args
+    for _ in range(n):
+        d.incr("pool")
+    return d["pool"] > 0
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_processes__permadict_travels_through_a_pool(db_path, method):
+    with Permadict(db_path) as d:
+        with multiprocessing.get_context(method).Pool(2) as pool:
+            assert all(pool.map(add_in_pool, [(d, 50)] * 4))
+        assert d["pool"] == 200
+
+
+def test_fork__child_uses_inherited_handle_and_parent_transaction_survives(db_path):
+    with Permadict(db_path) as d:
+        d["before"] = 1
+        with d.transaction():
+            d["parent-tx"] = "pending"
+            pid = os.fork()
+            if pid == 0:  # child: the inherited handle just works (reopened)
+                code = 1
+                try:
+                    with Permadict(db_path, timeout=10) as fresh:
+                        code = 0 if fresh.get("before") == 1 else 2
+                except BaseException:
+                    code = 3
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.WEXITSTATUS(status) == 0
+            d["parent-tx2"] = "pending"
+        assert d["parent-tx"] == "pending" and d["parent-tx2"] == "pending"
+        d.check()
+
+
+def test_fork__inherited_permadict_is_reopened_transparently(db_path):
+    with Permadict(db_path) as d:
+        d["n"] = 0
+        pid = os.fork()
+        if pid == 0:
+            try:
+                d.incr("n", 5)
+                os._exit(0 if d["n"] == 5 else 2)
+            except BaseException:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert d["n"] == 5
+        d.incr("n")
+        assert d["n"] == 6
+
+
+def test_threads__share_one_permadict(db_path):
+    with Permadict(db_path) as d:
+        errors = []
+
+        def work(t):
+            try:
+                for i in range(300):
+                    d.incr("count")
+                    d[f"t{t}-{i % 10}"] = [t, i]
+                    d.get(f"t{t}-{i % 10}")
+                    list(d.keys())[:1]
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert d["count"] == 1200 and len(d) == 41
+
+
+def test_threads__transaction_excludes_other_threads_of_the_same_handle(db_path):
+    with Permadict(db_path) as d:
+        d["x"] = 0
+        seen = []
+        started = threading.Event()
+
+        def writer():
+            started.wait()
+            d["x"] = 99  # must wait until the transaction below ends
+
+        t = threading.Thread(target=writer)
+        t.start()
+        with pytest.raises(RuntimeError):
+            with d.transaction():
+                d["x"] = 1
+                started.set()
+                time.sleep(0.2)
+                seen.append(d["x"])
+                raise RuntimeError("roll back")
+        t.join()
+        assert seen == [1] and d["x"] == 99
+
+
+def test_busy__a_locked_file_times_out_with_timeouterror(db_path):
+    with Permadict(db_path) as holder, Permadict(db_path, timeout=0.2) as waiter:
+        with holder.transaction():
+            holder["h"] = 1
+            t0 = time.monotonic()
+            with pytest.raises(TimeoutError):
+                waiter["w"] = 1
+            assert 0.1 < time.monotonic() - t0 < 5
+            with pytest.raises(permadict.BusyError):
+                waiter.incr("w")
+        waiter["w"] = 2
+        assert holder["w"] == 2
+
+
+def test_threads__gil_is_released_while_waiting_for_a_lock(db_path):
+    with Permadict(db_path) as holder, Permadict(db_path, timeout=1.0) as waiter:
+        ticks = []
+
+        def blocked_writer():
+            try:
+                waiter["w"] = 1
+            except TimeoutError:
+                pass
+
+        with holder.transaction():
+            holder["h"] = 1
+            t = threading.Thread(target=blocked_writer)
+            t.start()
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:  # this thread keeps running meanwhile
+                ticks.append(1)
+                time.sleep(0.01)
+            t.join()
+        assert len(ticks) > 20
