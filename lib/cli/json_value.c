@@ -17,9 +17,10 @@
 #include <string.h>
 
 #include "base64.h"
+#include "report.h" /* CLI_PRINTF */
 
 static int set_error(jv_error *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    CLI_PRINTF(3, 4);
 
 static int set_error(jv_error *err, int rc, const char *fmt, ...) {
   va_list ap;

@@ -135,6 +135,12 @@ static int connect(pd_dict *d) {
       goto fail;
     }
   }
+  /* Caveat "Durability": in WAL mode synchronous=NORMAL survives a process
+   * crash but may lose the last commits on power failure; durable asks for
+   * FULL (an fsync per commit). Caveat "Network filesystems": WAL needs
+   * shared memory between processes, so nothing here tries to make remote
+   * filesystems work. No mmap_size: measured no gain for gets here, and a
+   * mapping adds SIGBUS exposure if another program truncates the file. */
   rc = pd__exec(d, d->opts.durable ? "PRAGMA synchronous = FULL"
                                    : "PRAGMA synchronous = NORMAL");
   if (!rc) rc = pd__exec(d, CACHE_PRAGMA);

@@ -196,6 +196,24 @@ static int compare_entries(const void *a, const void *b) {
                          &((const map_entry *)b)->key);
 }
 
+/* Maps from bindings are mostly small: insertion sort them without
+ * qsort's indirect calls; large ones go to qsort. */
+static void sort_entries(map_entry *ent, size_t n) {
+  if (n > 16) {
+    qsort(ent, n, sizeof *ent, compare_entries);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    map_entry m = ent[i];
+    size_t j = i;
+    while (j > 0 && pd__key_compare(&ent[j - 1].key, &m.key) > 0) {
+      ent[j] = ent[j - 1];
+      j--;
+    }
+    ent[j] = m;
+  }
+}
+
 static int duplicate_key(pd_enc *e, const pd_val *key) {
   char desc[96];
   pd__codec_key_describe(key, desc, sizeof desc);
@@ -222,7 +240,7 @@ static int close_map(pd_enc *e, const enc_frame *f) {
   }
   if (!sorted) {
     size_t start = ent[0].off, span = e->buf.size - start, o = 0;
-    qsort(ent, n, sizeof *ent, compare_entries);
+    sort_entries(ent, n);
     for (i = 1; i < n; i++)
       if (pd__key_compare(&ent[i - 1].key, &ent[i].key) == 0)
         return duplicate_key(e, &ent[i].key);
@@ -372,7 +390,8 @@ static int enc_span(pd_enc *e, pd_kind kind, const void *p, size_t len) {
   int rc = item_begin(e, kind);
   if (rc != PD_OK)
     return rc;
-  if ((rc = check_span(e, pd__kind_name(kind), p, len)) != PD_OK)
+  if ((rc = check_span(e, kind == PD_TEXT ? "text" : "bytes", p, len)) !=
+      PD_OK)
     return rc;
   if (kind == PD_TEXT) {
     size_t bad = pd__utf8_invalid_at(p, len);

@@ -364,6 +364,13 @@ static int wait_memory(pd_dict *d, int64_t since, int timeout_ms, int64_t *versi
 int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version) {
   int rc = pd__enter(d);
   if (rc) return rc;
+  /* Inside a transaction the version is frozen at its snapshot, and the
+   * write lock it holds keeps every other writer out: it could never end. */
+  if (d->in_txn)
+    return pd__leave(d, pd__err(d, PD_EMISUSE,
+                                "pd_wait: a transaction is open on '%s'; commit or roll "
+                                "back before waiting for other processes",
+                                d->path));
   if (d->memory) return pd__leave(d, wait_memory(d, since, timeout_ms, version));
   watch_state *w;
   rc = watch_get(d, &w);

@@ -513,7 +513,7 @@ static void test_wait__memory_dict_waits_only_for_its_own_changes(void **state) 
   pd_close(d);
 }
 
-static void test_wait__rejects_null_handle_and_fd(void **state) {
+static void test_wait__rejects_null_arguments_and_open_transaction(void **state) {
   (void)state;
   assert_int_equal(pd_wait(NULL, 0, 0, NULL), PD_EINVALID);
   assert_int_equal(pd_watch_fd(NULL, NULL), PD_EINVALID);
@@ -521,6 +521,10 @@ static void test_wait__rejects_null_handle_and_fd(void **state) {
   pd_dict *d = tu_open(tu_path(dir, "n.pd"), NULL);
   assert_int_equal(pd_watch_fd(d, NULL), PD_EINVALID);
   assert_non_null(strstr(pd_errmsg(d), "fd is NULL"));
+  TU_OK(d, pd_begin(d));
+  assert_int_equal(pd_wait(d, 0, 10, NULL), PD_EMISUSE);
+  assert_non_null(strstr(pd_errmsg(d), "transaction"));
+  TU_OK(d, pd_rollback(d));
   pd_close(d);
   tu_rmdir(dir);
 }
@@ -536,7 +540,7 @@ int main(void) {
       cmocka_unit_test(test_watch_fd__readable_after_other_process_commits_then_drained),
       cmocka_unit_test(test_fork__child_of_watching_handle_gets_eforked_then_reopens),
       cmocka_unit_test(test_wait__memory_dict_waits_only_for_its_own_changes),
-      cmocka_unit_test(test_wait__rejects_null_handle_and_fd),
+      cmocka_unit_test(test_wait__rejects_null_arguments_and_open_transaction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

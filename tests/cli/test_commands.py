@@ -2,10 +2,11 @@
 (0 ok, 1 not found, 2 usage, 3 other) and the one-line error format."""
 import json
 import os
+import subprocess
 
 import pytest
 
-from conftest import assert_one_line_error, ok, permadict
+from conftest import CLI, assert_one_line_error, ok, permadict
 
 
 # ------------------------------------------------------------------ get/set
@@ -168,6 +169,7 @@ def test_keys_prefix__with_hex_key_matches_bytes_keys(db):
 def test_keys__on_an_empty_namespace_prints_nothing(db):
     ok("set", db, "k", "1")
     ok("del", db, "k")
+    assert permadict("get", db, "k").code == 1
     assert ok("keys", db).out == ""
 
 
@@ -338,3 +340,13 @@ def test_help_and_version(db):
     assert ok("get", "-h").out == h
     v = ok("--version").out
     assert v.startswith("permadict ") and "libpermadict" in v
+
+
+def test_write_error_on_stdout__exits_3_instead_of_pretending_success(db):
+    ok("set", db, "k", '"v"')
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([CLI, "dump", db], stdout=full,
+                              stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 3
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("permadict: stdout: "), lines

@@ -70,6 +70,7 @@ def test_dump__writes_each_kind_in_the_documented_form(db):
 def test_dump_load_dump__is_identical(db, tmp):
     fill(db, EDGE_ITEMS)
     first = ok("dump", db).out_bytes
+    assert len(first.splitlines()) == len(EDGE_ITEMS)
     copy = os.path.join(tmp, "copy.db")
     ok("load", copy, stdin=first)
     again = ok("dump", copy).out_bytes
@@ -82,6 +83,8 @@ def test_dump_load_dump__is_identical_through_a_file_and_namespaces(db, tmp):
     dump_path = os.path.join(tmp, "dump.jsonl")
     with open(dump_path, "wb") as f:
         f.write(ok("dump", db).out_bytes)
+    with open(dump_path, "rb") as f:
+        assert len(f.read().splitlines()) == len(EDGE_ITEMS)
     copy = os.path.join(tmp, "copy.db")
     ok("load", copy, dump_path, "-n", "restored")
     with open(dump_path, "rb") as f:

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "typed_json.h"
 
@@ -204,6 +205,13 @@ static int code_named(const char *s) {
 }
 
 static void reject_all(const char *file, const char *ns, json_t *vec) {
+  /* Always a fresh file: "nothing stored" must not see an earlier run. */
+  char side[4200];
+  unlink(file);
+  snprintf(side, sizeof side, "%s-wal", file);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", file);
+  unlink(side);
   pd_dict *d = open_ns(file, ns);
   pd_enc *enc;
   pd_enc_new(&enc);

@@ -61,7 +61,7 @@ def rows(path, ns):
     for key, tk, typ, tval, val in con.execute(
             "SELECT i.key, typeof(i.key), i.type, typeof(i.value), i.value"
             " FROM permadict_items i JOIN permadict_namespaces n ON n.id = i.ns"
-            " WHERE n.name = ?", (ns.encode(),)):
+            " WHERE n.name = ?", (ns,)):
         if isinstance(val, float):
             val = struct.pack(">d", val)
         out[(tk.decode(), key)] = (typ, tval.decode(), val)

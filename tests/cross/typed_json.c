@@ -92,7 +92,8 @@ static json_t *canon_float(double f) {
 }
 
 static json_t *canon_text(const char *p, size_t len) {
-  return json_pack("[so]", "text", json_stringn_nocheck(p, len));
+  /* An empty text may come back with a NULL pointer. */
+  return json_pack("[so]", "text", json_stringn_nocheck(len ? p : "", len));
 }
 
 /* permadict key order on canonical key trees (FORMAT.md section 3). */
@@ -199,7 +200,7 @@ json_t *tj_canonical(const json_t *t) {
   if (strcmp(kind, "nest") == 0) {
     json_t *inner = tj_canonical(json_array_get(t, 2));
     if (!inner || !json_is_integer(a1)) return NULL;
-    for (json_int_t d = json_integer_value(a1); d > 1; d--)
+    for (json_int_t d = json_integer_value(a1); d > 0; d--)
       inner = json_pack("[s[o]]", "list", inner);
     return inner;
   }

@@ -21,7 +21,7 @@ def expand(t):
     kind = t[0]
     if kind == "nest":
         inner = expand(t[2])
-        for _ in range(t[1] - 1):
+        for _ in range(t[1]):
             inner = ["list", [inner]]
         return inner
     if kind == "list":

@@ -264,3 +264,22 @@ def test_errors__hierarchy_maps_to_builtin_exceptions():
     assert issubclass(permadict.DecodeError, permadict.Error)
     for name in permadict.__all__:
         assert getattr(permadict, name).__doc__ or name == "Key", name
+
+
+def test_decode__damaged_value_raises_decodeerror_naming_the_key(db_path):
+    import sqlite3
+    with Permadict(db_path) as d:
+        d["good"] = [1]
+        d["bad"] = [2]
+    con = sqlite3.connect(db_path)
+    with con:  # 0xc1 is never valid MessagePack
+        con.execute("UPDATE permadict_items SET value = x'c1' WHERE key = 'bad'")
+    con.close()
+    with Permadict(db_path) as d:
+        with pytest.raises(permadict.DecodeError) as e:
+            d["bad"]
+        assert e.value.key == "bad"
+        assert d["good"] == [1]
+        with pytest.raises(permadict.DecodeError):
+            d.copy()
+        assert list(d) == ["bad", "good"]  # keys alone still iterate
