@@ -248,7 +248,7 @@ def chart(fig, results_dir, out_svg):
                     continue
                 f.write(f'"{lname}: {s}" ' + " ".join("?" if v is None else f"{v:.4f}" for v in vals) + "\n")
     script = f"""
-set terminal svg size 1100,560 dynamic font "sans,11" background rgb "white"
+set terminal svg size 1100,600 dynamic font "sans,11" background rgb "white"
 set output "{out_svg}"
 set title "permadict and the alternatives: microseconds per operation (log scale, lower is better; 100-byte text values)"
 set style data histogram
@@ -260,7 +260,7 @@ set ylabel "µs per operation"
 set datafile missing "?"
 set xtics rotate by -35 scale 0 font ",10"
 set grid ytics
-set key top left
+set key outside top center horizontal
 set boxwidth 0.9
 plot "{data}" using 2:xtic(1) title columnheader(2), '' using 3 title columnheader(3), \\
      '' using 4 title columnheader(4), '' using 5 title columnheader(5)

@@ -27,14 +27,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "commands.h"
 #include "json_value.h"
 #include "key_arg.h"
 #include "open_dict.h"
 #include "output.h"
 #include "report.h"
-
-/* Also in commands.h once the command is registered there. */
-int cmd_watch(const cli_args *args);
 
 /* Written by the signal handler, read by the poll loop. */
 static int stop_pipe[2] = {-1, -1};

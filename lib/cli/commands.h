@@ -17,5 +17,6 @@ int cmd_load(const cli_args *args);
 int cmd_namespaces(const cli_args *args);
 int cmd_stats(const cli_args *args);
 int cmd_check(const cli_args *args);
+int cmd_watch(const cli_args *args);
 
 #endif

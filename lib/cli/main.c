@@ -36,6 +36,7 @@ static const cli_command COMMANDS[] = {
     {"namespaces", cmd_namespaces, 1, 1, 0, "FILE"},
     {"stats", cmd_stats, 1, 1, CLI_OPT_JSON, "FILE [--json]"},
     {"check", cmd_check, 1, 1, 0, "FILE"},
+    {"watch", cmd_watch, 1, 1, CLI_OPT_KEY_KIND | CLI_OPT_PREFIX, "FILE [--prefix P]"},
 };
 
 static const char HELP[] =
@@ -53,13 +54,14 @@ static const char HELP[] =
     "  namespaces FILE         print the namespaces of the file\n"
     "  stats FILE              print counts, change counter and sizes\n"
     "  check FILE              check integrity: prints ok, or exits 3 with the problem\n"
+    "  watch FILE              print each change as a JSON line until interrupted\n"
     "\n"
     "Options:\n"
     "  -n, --namespace NAME    work in namespace NAME (default: \"default\")\n"
     "  --int-key               KEY is a 64-bit integer (decimal)\n"
     "  --hex-key               KEY is bytes written in hex; so is --prefix\n"
     "  --text                  set: store VALUE as plain text, not JSON\n"
-    "  --prefix P              keys: only keys starting with P\n"
+    "  --prefix P              keys, watch: only keys starting with P\n"
     "  --json                  keys: each key as JSON; stats: one JSON object\n"
     "  -h, --help              show this help\n"
     "  --version               show the tool's and the library's version\n"
