@@ -1,38 +1,28 @@
 /*
- * worker.c - the C worker of the demo (examples/): started before its
- * configuration exists, it sleeps in pd_wait until another process writes
- * the key "config", then reads it, does a little work and reports back
- * through the same dict.
+ * worker.c - the C worker of the demo (examples/README.md has the whole key
+ * protocol; worker.py and worker.lua follow the same one).
  *
- *   usage: worker FILE [NAMESPACE] [TIMEOUT_SECONDS]
+ *   usage: worker FILE WORKER_ID [NAMESPACE [TIMEOUT_SECONDS]]
  *          NAMESPACE defaults to "demo", TIMEOUT_SECONDS to 30.
  *
- * The protocol with the coordinator (all keys are text):
- *   "workers.ready"  the worker adds 1 once it is watching; the coordinator
- *                    writes "config" only after this reaches the number of
- *                    workers it started.
- *   "config"         a map written by the coordinator: "written_at" (float,
- *                    Unix time in seconds, taken just before writing) and
- *                    optionally "n" (int: the size of the work, default 1e5).
- *   "results.done"   the worker adds 1 when its work is finished.
- *   "results.sum"    the worker adds its work's result (sum of i*i mod 1009).
- *   "seen.c.<pid>"   float: milliseconds from "written_at" to the moment this
- *                    worker woke up knowing that "config" had changed.
+ * Started before its configuration exists, it announces itself, sleeps in
+ * pd_wait, and on every new generation of "config" does a little work and
+ * reports it back through the same dict; it exits when "stop" is set.
  *
- * Exit status: 0 done, 1 no config before the timeout, 2 bad usage,
- * 3 a library error, 4 a config without "written_at".
+ * Exit status: 0 stopped as asked, 1 no "stop" before the timeout, 2 bad
+ * usage, 3 a library error, 4 a config that is not as the protocol says.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "permadict.h"
 
 #define KEY(s) pd_text((s), strlen(s))
 
+/* Unix time: the coordinator compares it with its own clock. */
 static double unix_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -45,56 +35,61 @@ static int64_t monotonic_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static const char *worker_id = "c";
+
 static int fail(pd_dict *d, const char *what, int rc) {
-  fprintf(stderr, "c worker %d: %s: %s (%s)\n", (int)getpid(), what,
+  fprintf(stderr, "  [%s] %s: %s (%s)\n", worker_id, what,
           d ? pd_errmsg(d) : pd_errmsg(NULL), pd_errstr(rc));
+  pd_close(d);
   return 3;
 }
 
-/* Announces the worker and returns the version it starts watching from;
- * *present says "config" was already there. One transaction, so no write
- * can fall between the announcement and the version: the coordinator's
- * config, written after it sees the count, is always newer than *since. */
-static int announce(pd_dict *d, int64_t *since, int *present) {
-  pd_val ready = KEY("workers.ready"), config = KEY("config"), one = pd_int(1);
+/* Adds 1 to "workers.ready" and reads the version to watch from in one
+ * transaction, so no write can fall between the two: the coordinator's
+ * config, written after it has counted every worker, is always newer. */
+static int announce(pd_dict *d, int64_t *since) {
+  pd_val ready = KEY("workers.ready"), one = pd_int(1);
   int rc = pd_begin(d);
   if (rc == PD_OK) rc = pd_incr(d, &ready, &one, NULL);
   if (rc == PD_OK) rc = pd_version(d, since);
-  if (rc == PD_OK) {
-    rc = pd_contains(d, &config);
-    *present = rc == PD_OK;
-    if (rc == PD_ENOTFOUND) rc = PD_OK;
-  }
   if (rc == PD_OK) return pd_commit(d);
   pd_rollback(d);
   return rc;
 }
 
-/* Whether the changes after since touch "config" (a resync counts: the
- * log no longer says, so look at the value itself). */
-static int config_changed(pd_dict *d, int64_t since, int *changed) {
+static int text_is(const pd_val *v, const char *s) {
+  return v->kind == PD_TEXT && v->u.s.len == strlen(s) &&
+         memcmp(v->u.s.ptr, s, v->u.s.len) == 0;
+}
+
+/* Which of "config" and "stop" changed in (since, upto]. Changes after upto
+ * are left for the next wake-up, so a wake-up is never credited with a
+ * change committed after it. A resync (the bounded log no longer reaches
+ * back to since) says nothing about which keys: count both as changed. */
+static int keys_changed(pd_dict *d, int64_t since, int64_t upto, int *config,
+                        int *stop) {
   pd_changes *c = NULL;
-  *changed = 0;
   int rc = pd_changes_open(&c, d, since);
   if (rc == PD_ERESYNC) {
-    pd_val config = KEY("config");
-    rc = pd_contains(d, &config);
-    *changed = rc == PD_OK;
-    return rc == PD_ENOTFOUND ? PD_OK : rc;
+    *config = *stop = 1;
+    return PD_OK;
   }
   if (rc != PD_OK) return rc;
   pd_change ch;
-  while (pd_changes_next(c, &ch) == PD_OK)
-    if (ch.op == PD_CHANGE_SET && ch.key.kind == PD_TEXT && ch.key.u.s.len == 6 &&
-        memcmp(ch.key.u.s.ptr, "config", 6) == 0)
-      *changed = 1;
+  while ((rc = pd_changes_next(c, &ch)) == PD_OK && ch.version <= upto) {
+    if (ch.op == PD_CHANGE_CLEAR) *config = *stop = 1;
+    if (text_is(&ch.key, "config")) *config = 1;
+    if (text_is(&ch.key, "stop")) *stop = 1;
+  }
   pd_changes_free(c);
-  return PD_OK;
+  return rc == PD_OK || rc == PD_ITEROVER ? PD_OK : rc;
 }
 
 /* Skips the item just read and everything nested in it. */
 static int skip_nested(pd_dec *dec, const pd_val *item) {
-  size_t n = item->kind == PD_LIST ? item->u.n : item->kind == PD_MAP ? 2 * item->u.n : 0;
+  size_t n = item->kind == PD_LIST  ? item->u.n
+             : item->kind == PD_MAP ? 2 * item->u.n
+                                    : 0;
   for (size_t i = 0; i < n; i++) {
     pd_val sub;
     int rc = pd_dec_next(dec, &sub);
@@ -104,107 +99,151 @@ static int skip_nested(pd_dec *dec, const pd_val *item) {
   return PD_OK;
 }
 
-static int text_is(const pd_val *v, const char *s) {
-  return v->kind == PD_TEXT && v->u.s.len == strlen(s) && memcmp(v->u.s.ptr, s, v->u.s.len) == 0;
-}
+typedef struct config {
+  int64_t generation; /* 1, 2, ... */
+  int64_t n;          /* the size of the work */
+  double written_at;  /* Unix time taken just before the coordinator wrote it */
+} config;
 
-/* Reads "written_at" and "n" out of the config map. */
-static int config_read(const pd_val *config, double *written_at, int64_t *n) {
-  if (config->kind != PD_PACKED) return -1;
+/* Reads the fields the worker uses out of the "config" map; -1 if the value
+ * is not a map holding an integer generation >= 1, an integer n >= 0 and a
+ * number written_at. */
+static int config_parse(const pd_val *value, config *out) {
+  if (value->kind != PD_PACKED) return -1;
   pd_dec *dec = NULL;
   if (pd_dec_new(&dec) != PD_OK) return -1;
   pd_val top, k, v;
   int found = 0;
-  int rc = pd_dec_start(dec, config);
+  int rc = pd_dec_start(dec, value);
   if (rc == PD_OK) rc = pd_dec_next(dec, &top);
   if (rc == PD_OK && top.kind == PD_MAP) {
     for (size_t i = 0; i < top.u.n && rc == PD_OK; i++) {
       rc = pd_dec_next(dec, &k);
       if (rc == PD_OK) rc = pd_dec_next(dec, &v);
       if (rc != PD_OK) break;
-      if (text_is(&k, "written_at") && (v.kind == PD_FLOAT || v.kind == PD_INT)) {
-        *written_at = v.kind == PD_FLOAT ? v.u.f : (double)v.u.i;
-        found = 1;
+      if (text_is(&k, "generation") && v.kind == PD_INT && v.u.i >= 1) {
+        out->generation = v.u.i;
+        found |= 1;
       } else if (text_is(&k, "n") && v.kind == PD_INT && v.u.i >= 0) {
-        *n = v.u.i;
+        out->n = v.u.i;
+        found |= 2;
+      } else if (text_is(&k, "written_at") && (v.kind == PD_FLOAT || v.kind == PD_INT)) {
+        out->written_at = v.kind == PD_FLOAT ? v.u.f : (double)v.u.i;
+        found |= 4;
       }
       rc = skip_nested(dec, &v);
     }
   }
   pd_dec_free(dec);
-  return rc == PD_OK && found ? 0 : -1;
+  return rc == PD_OK && found == 7 ? 0 : -1;
 }
 
-/* "A little work": something the coordinator can check. */
+/* "A little work" whose result the coordinator can check exactly. */
 static int64_t work(int64_t n) {
   int64_t sum = 0;
   for (int64_t i = 0; i < n; i++) sum += (i * i) % 1009;
   return sum;
 }
 
+/* What this worker saw of one generation, and its result, in one
+ * transaction: the coordinator never sees a count without its details. */
+static int report(pd_dict *d, const config *cfg, double woke_at, int64_t result) {
+  char woke_key[128], n_key[128], sum_key[64], done_key[64];
+  snprintf(woke_key, sizeof woke_key, "seen.%s.%" PRId64 ".woke_at", worker_id, cfg->generation);
+  snprintf(n_key, sizeof n_key, "seen.%s.%" PRId64 ".n", worker_id, cfg->generation);
+  snprintf(sum_key, sizeof sum_key, "results.%" PRId64 ".sum", cfg->generation);
+  snprintf(done_key, sizeof done_key, "results.%" PRId64 ".done", cfg->generation);
+  pd_val wk = KEY(woke_key), nk = KEY(n_key), sk = KEY(sum_key), dk = KEY(done_key);
+  pd_val woke = pd_float(woke_at), n = pd_int(cfg->n), by = pd_int(result), one = pd_int(1);
+  int rc = pd_begin(d);
+  if (rc == PD_OK) rc = pd_set(d, &wk, &woke);
+  if (rc == PD_OK) rc = pd_set(d, &nk, &n);
+  if (rc == PD_OK) rc = pd_incr(d, &sk, &by, NULL);
+  if (rc == PD_OK) rc = pd_incr(d, &dk, &one, NULL);
+  if (rc == PD_OK) return pd_commit(d);
+  pd_rollback(d);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2 || argc > 4) {
-    fprintf(stderr, "usage: %s FILE [NAMESPACE] [TIMEOUT_SECONDS]\n", argv[0]);
+  if (argc < 3 || argc > 5) {
+    fprintf(stderr, "usage: %s FILE WORKER_ID [NAMESPACE [TIMEOUT_SECONDS]]\n", argv[0]);
+    return 2;
+  }
+  worker_id = argv[2];
+  if (strlen(worker_id) == 0 || strlen(worker_id) > 40) {
+    fprintf(stderr, "worker: WORKER_ID must be 1 to 40 bytes, got '%s'\n", worker_id);
     return 2;
   }
   pd_options opts = PD_OPTIONS_INIT;
-  opts.name = argc > 2 ? argv[2] : "demo";
-  int timeout_s = argc > 3 ? atoi(argv[3]) : 30;
-  pid_t pid = getpid();
+  opts.name = argc > 3 ? argv[3] : "demo";
+  char *end = NULL;
+  long timeout_s = argc > 4 ? strtol(argv[4], &end, 10) : 30;
+  if (argc > 4 && (*end != '\0' || timeout_s <= 0 || timeout_s > 86400)) {
+    fprintf(stderr, "worker: TIMEOUT_SECONDS must be a whole number from 1 to 86400, got '%s'\n",
+            argv[4]);
+    return 2;
+  }
+
   pd_dict *d = NULL;
   int rc = pd_open(&d, argv[1], &opts);
   if (rc != PD_OK) return fail(NULL, "opening", rc);
-
   int64_t since = 0;
-  int present = 0;
-  rc = announce(d, &since, &present);
+  rc = announce(d, &since);
   if (rc != PD_OK) return fail(d, "announcing", rc);
-  printf("c worker %d: watching '%s' (namespace %s) from version %" PRId64 "\n", (int)pid,
-         argv[1], opts.name, since);
+  printf("  [%s] ready, watching from version %" PRId64 "\n", worker_id, since);
   fflush(stdout);
 
-  int64_t give_up = monotonic_ms() + (int64_t)timeout_s * 1000;
-  while (!present) {
+  int64_t last_generation = 0;
+  int64_t give_up = monotonic_ms() + timeout_s * 1000;
+  for (;;) {
     int64_t left = give_up - monotonic_ms();
     if (left <= 0) {
-      fprintf(stderr, "c worker %d: no config within %d s\n", (int)pid, timeout_s);
+      fprintf(stderr, "  [%s] no \"stop\" within %ld s, giving up\n", worker_id, timeout_s);
       pd_close(d);
       return 1;
     }
     int64_t now_version = since;
-    rc = pd_wait(d, since, (int)left, &now_version);
+    rc = pd_wait(d, since, left > 1000000000 ? 1000000000 : (int)left, &now_version);
     if (rc == PD_ETIMEOUT) continue;
     if (rc != PD_OK) return fail(d, "waiting", rc);
-    rc = config_changed(d, since, &present);
+    double woke_at = unix_seconds();
+
+    int config_changed = 0, stop_changed = 0;
+    rc = keys_changed(d, since, now_version, &config_changed, &stop_changed);
     if (rc != PD_OK) return fail(d, "reading the changes", rc);
     since = now_version;
-  }
-  double woke = unix_seconds();
 
-  pd_val config_key = KEY("config"), config;
-  rc = pd_get(d, &config_key, &config);
-  if (rc != PD_OK) return fail(d, "reading config", rc);
-  double written_at = 0;
-  int64_t n = 100000;
-  if (config_read(&config, &written_at, &n) != 0) {
-    fprintf(stderr, "c worker %d: config is not a map with a number \"written_at\"\n", (int)pid);
-    pd_close(d);
-    return 4;
-  }
-  double latency_ms = (woke - written_at) * 1000.0;
-  int64_t result = work(n);
+    pd_val key = KEY("config"), value;
+    if (config_changed && (rc = pd_get(d, &key, &value)) != PD_ENOTFOUND) {
+      if (rc != PD_OK) return fail(d, "reading config", rc);
+      config cfg = {0, 0, 0.0};
+      if (config_parse(&value, &cfg) != 0) {
+        fprintf(stderr, "  [%s] \"config\" is not a map with integers generation and n and a "
+                        "number written_at\n", worker_id);
+        pd_close(d);
+        return 4;
+      }
+      if (cfg.generation != last_generation) {
+        int64_t result = work(cfg.n);
+        rc = report(d, &cfg, woke_at, result);
+        if (rc != PD_OK) return fail(d, "reporting", rc);
+        last_generation = cfg.generation;
+        printf("  [%s] saw generation %" PRId64 " (n=%" PRId64 ") %.3f ms after it was written; "
+               "reported %" PRId64 "\n",
+               worker_id, cfg.generation, cfg.n, (woke_at - cfg.written_at) * 1000.0, result);
+        fflush(stdout);
+      }
+    }
 
-  char seen[64];
-  snprintf(seen, sizeof seen, "seen.c.%d", (int)pid);
-  pd_val done = KEY("results.done"), sum = KEY("results.sum"), seen_key = KEY(seen);
-  pd_val one = pd_int(1), by = pd_int(result), lat = pd_float(latency_ms);
-  rc = pd_set(d, &seen_key, &lat);
-  if (rc == PD_OK) rc = pd_incr(d, &sum, &by, NULL);
-  if (rc == PD_OK) rc = pd_incr(d, &done, &one, NULL);
-  if (rc != PD_OK) return fail(d, "reporting", rc);
-  printf("c worker %d: saw config %.3f ms after it was written; work(%" PRId64 ") = %" PRId64
-         "\n",
-         (int)pid, latency_ms, n, result);
-  pd_close(d);
-  return 0;
+    key = KEY("stop");
+    if (stop_changed && (rc = pd_get(d, &key, &value)) != PD_ENOTFOUND) {
+      if (rc != PD_OK) return fail(d, "reading stop", rc);
+      if (value.kind == PD_BOOL && value.u.b) {
+        printf("  [%s] told to stop\n", worker_id);
+        pd_close(d);
+        return 0;
+      }
+    }
+  }
 }

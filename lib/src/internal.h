@@ -48,6 +48,15 @@ enum {
 
 #define PD__ERRMSG_CAP 512
 
+/* An engine's "nothing committed since" token (engine.h, commit_stamp). */
+#define PD__STAMP_BYTES 48
+typedef struct pd__stamp {
+  unsigned char b[PD__STAMP_BYTES];
+} pd__stamp;
+
+struct pd__engine_ops;
+typedef struct pd__cache pd__cache;
+
 /* ------------------------------------------------------------- buffers */
 
 /* A growable byte buffer; memory handed out through pd_val lives here. */
@@ -87,7 +96,8 @@ typedef enum pd__stmt_id {
 /* ------------------------------------------------------------ the handle */
 
 struct pd_dict {
-  sqlite3 *db;           /* NULL after a failed reopen */
+  const struct pd__engine_ops *engine; /* engine.h: every storage access */
+  sqlite3 *db;           /* SQLite engine: NULL after a failed reopen */
   char *path;            /* as given to pd_open */
   char *real_path;       /* absolute, for identity checks after a chdir */
   char *name;            /* namespace name */
@@ -111,11 +121,23 @@ struct pd_dict {
   int in_txn;
   int txn_failed_rc;
 
-  /* The namespace version as of the current write lock: read once per write
-   * scope, then counted here (nobody else can write while we hold the lock).
-   * Forgotten by every BEGIN IMMEDIATE. */
-  int version_known;
-  int64_t version;
+  /* SQLite engine, inside a write transaction: the namespace row is read
+   * once (ns_known, which also proves the namespace was not dropped), then
+   * version and count are kept here (nobody else can write while we hold the
+   * lock) and written back once, before COMMIT or before anything reads the
+   * row (ns_dirty). Forgotten by every BEGIN and ROLLBACK. */
+  int ns_known;
+  int ns_dirty;
+  int64_t version;       /* the namespace version including pending changes */
+  int64_t count_delta;   /* entries added minus removed, not yet written */
+
+  /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as
+   * mapped by SQLite itself for this connection, or NULL (":memory:", not
+   * WAL, unmappable): the read cache's commit stamp. */
+  const volatile unsigned char *shm;
+
+  /* The read cache of get/contains/count (read_cache.c); NULL when off. */
+  pd__cache *cache;
 
   /* Busy handling: deadline of the current call, set on its first wait. */
   int deadline_set;
@@ -142,8 +164,8 @@ unsigned pd__fork_generation_now(void);
 void pd__fork_watch_install(void);
 
 /* PD_OK or PD_EINVALID (NULL d), PD_EFORKED, PD_EMISUSE (another thread in
- * the handle), PD_ERROR (the handle has no connection after a failed
- * reopen). Never touches SQLite. */
+ * the handle; see pd__misuse_mark), PD_ERROR (the handle has no connection
+ * after a failed reopen). Never touches SQLite. */
 int pd__enter(pd_dict *d);
 /* Clears the in-use flag and returns rc unchanged. */
 int pd__leave(pd_dict *d, int rc);
@@ -157,6 +179,12 @@ int pd__err(pd_dict *d, int code, const char *fmt, ...)
  * message> (file '<path>')" and records the extended code. */
 int pd__sqlite_err(pd_dict *d, int src, const char *what);
 int pd__map_sqlite_code(int src);
+/* A second thread caught inside d: the message buffer belongs to the first
+ * one, so this thread remembers (thread-locally) that its last call on d
+ * failed that way and pd_errmsg(d) answers it with fixed text. Any call of
+ * this thread that gets into d clears the mark. Returns PD_EMISUSE. */
+int pd__misuse_mark(const pd_dict *d);
+void pd__misuse_clear(const pd_dict *d);
 /* This thread's pd_open message (pd_errmsg(NULL)). */
 void pd__open_err_set(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -174,6 +202,19 @@ int64_t pd__now_us(void);
 int pd__busy_retry(pd_dict *d, int attempt);
 /* The PD_EBUSY message naming the file and the timeout. */
 int pd__busy_err(pd_dict *d, const char *what);
+
+/* --------------------------------------------------------- read cache */
+
+/* read_cache.c: a bounded per-handle cache of reads, trusted only while the
+ * engine's commit stamp is unchanged. cache_kib as in pd_options. */
+int pd__cache_new(pd_dict *d, int cache_kib);
+void pd__cache_free(pd_dict *d);
+/* Forgets everything, O(1): after any write, begin, commit or rollback. */
+void pd__cache_invalidate(pd_dict *d);
+/* get/contains/count through the cache when it can be trusted, else through
+ * the engine (filling the cache). Same contract as the engine's get/count. */
+int pd__read_item(pd_dict *d, const pd_val *key, pd_val *out, int *found);
+int pd__read_count(pd_dict *d, int64_t *out);
 
 /* --------------------------------------------------- SQLite access layer */
 
@@ -194,10 +235,6 @@ int pd__write_begin(pd_dict *d, int *opened);
  * rolls the whole transaction back (see txn_failed_rc). Returns rc or the
  * commit's error. */
 int pd__write_end(pd_dict *d, int opened, int rc, int partial);
-/* A read transaction for calls that read several statements consistently
- * (nothing when a transaction is already open). Ended before returning. */
-int pd__read_begin(pd_dict *d, int *opened);
-void pd__read_end(pd_dict *d, int opened);
 /* Checks the handle may write at all (read-only, failed transaction). */
 int pd__write_allowed(pd_dict *d);
 
@@ -219,27 +256,13 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
  * file (it would redirect SQLite's writes elsewhere). */
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t msgcap);
 
-/* Logs one change (FORMAT.md 5): bumps the namespace version, adjusts its
- * count by count_delta and appends (version, op, key). PD_EGONE when the
- * namespace row is gone. key may be NULL (clear). */
-int pd__log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta);
-
-/* item_store.c: the primitives items.c and atomic_ops.c are built from. */
+/* item_checks.c: argument checks shared by items.c and atomic_ops.c. */
 /* Checks a key; PD_OK or the codec's code with d's message naming it. */
 int pd__key_ok(pd_dict *d, const pd_val *key);
 /* Checks a value for storing (pd__value_check, size limit) and gives its
  * stored form in *store. */
 int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
                       pd_val *store);
-/* Reads key's value into *out (memory in d->out): PD_OK with *found set, or
- * PD_EDECODE naming the key, or an SQLite error. */
-int pd__item_read(pd_dict *d, const pd_val *key, pd_val *out, int *found);
-/* Stores a prepared value (inside a write scope). *partial is set once
- * something was written. */
-int pd__item_write(pd_dict *d, const pd_val *key, const pd_val *store,
-                   int *partial);
-/* Deletes key (inside a write scope): PD_OK, PD_ENOTFOUND or PD_EGONE. */
-int pd__item_remove(pd_dict *d, const pd_val *key, int *partial);
 
 /* Validates a namespace name (1..255 bytes, valid UTF-8, no NUL byte):
  * PD_OK, or PD_EINVALID / PD_ETOOBIG with msg set. */

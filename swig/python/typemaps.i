@@ -69,7 +69,6 @@
 %pdpy_code_of_arg1(pd_namespaces)
 %pdpy_code_of_arg1(pd_drop_namespace)
 %pdpy_code_of_arg1(pd_version)
-%pdpy_code_of_arg1(pd_wait)
 %pdpy_code_of_arg1(pd_watch_fd)
 %pdpy_code_of_arg1(pd_stats_get)
 %pdpy_code_of_arg1(pd_check)
@@ -92,6 +91,24 @@
 %enddef
 %pdpy_iteration_code(pd_iter_next)
 %pdpy_iteration_code(pd_changes_next)
+
+/* pd_wait: the new version, or None when the timeout passed without a change. */
+%typemap(out) int pd_wait {
+  if ($1 < 0 && $1 != PD_ETIMEOUT) {
+    pdpy_raise($1, pd_errmsg(arg1));
+    SWIG_fail;
+  }
+  $result = Py_None;
+  Py_INCREF(Py_None);
+}
+%typemap(in, numinputs=0) int64_t *version (int64_t v = 0) { $1 = &v; }
+%typemap(argout) int64_t *version {
+  if (result == PD_OK) {
+    Py_DECREF($result);
+    $result = PyLong_FromLongLong(*$1);
+    if (!$result) SWIG_fail;
+  }
+}
 
 /* Answers rather than codes. */
 %typemap(out) int pd_contains {
@@ -245,6 +262,8 @@
     PyObject *k = pdpy_scalar_to_py($1);
     PyObject *v = k ? pdpy_val_to_py($2) : NULL;
     if (!v) {
+      /* The core moved past this row already: the error must say which key. */
+      if (k) pdpy_blame_key(k);
       Py_XDECREF(k);
       SWIG_fail;
     }
@@ -286,7 +305,6 @@
 %typemap(argout) TYPE *NAME { $result = SWIG_AppendOutput($result, CONVERT(*$1)); }
 %enddef
 %pdpy_number_out(int64_t, out, PyLong_FromLongLong)
-%pdpy_number_out(int64_t, version, PyLong_FromLongLong)
 %pdpy_number_out(int, fd, PyLong_FromLong)
 
 /* pd_namespaces: a list of str. */

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections.abc
+import math
+import operator
 import os
+import select
 import threading
+import time
 import weakref
-from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar,
-                    Union, overload)
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set,
+                    Tuple, TypeVar, Union, overload)
 
 from . import _core
-from ._errors import ClosedError, DecodeError, Error, ForkedError, NotFoundError
+from ._errors import ClosedError, DecodeError, Error, ForkedError, NotFoundError, ResyncNeeded
 from ._values import ABSENT
 from ._views import ItemsView, KeysView, ValuesView
 
@@ -36,6 +41,21 @@ _set_pickle = _core.set_pickle
 
 _FOREVER_MS = 2**31 - 1
 _CHANGE_OPS = {1: "set", 2: "delete", 3: "clear"}
+# In-memory dicts have no file to watch: wait() re-reads the version with this back-off.
+_MEMORY_POLL_FIRST = 0.001
+_MEMORY_POLL_CAP = 0.05
+
+
+class Change(NamedTuple):
+    """One committed change, as :meth:`Permadict.changes` and :meth:`Permadict.watch` give it."""
+
+    version: int
+    """The namespace's version right after this change."""
+    op: str
+    """``"set"``, ``"delete"`` or ``"clear"``; :meth:`Permadict.watch` also gives
+    ``"resync"`` when changes were missed and everything should be re-read."""
+    key: Optional[Any]
+    """The key set or deleted; None for ``"clear"`` and ``"resync"``."""
 
 # Every open Permadict, so a forked child can replace locks that another
 # thread of the parent may have held at the moment of fork().
@@ -45,6 +65,9 @@ _open_dicts: "weakref.WeakValueDictionary[int, Permadict]" = weakref.WeakValueDi
 def _after_fork_in_child() -> None:
     for d in list(_open_dicts.values()):
         d._lock = threading.RLock()
+        # The parent's waker and event loops are not the child's to use.
+        d._waker = None
+        d._async_waiters = set()
 
 
 if hasattr(os, "register_at_fork"):
@@ -52,12 +75,121 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Cursor:
-    """One core iterator; freed by its generator, or by close() if that comes first."""
+    """One core iterator; freed by its _Walk, or by close() if that comes first."""
 
     __slots__ = ("it", "__weakref__")
 
     def __init__(self, it: Any) -> None:
         self.it = it
+
+
+class _Walk:
+    """Keys (what=0), values (1) or items (2) of a Permadict, in key order.
+
+    A class rather than a generator so that iteration goes on after a row that
+    cannot be decoded: next() raises :class:`DecodeError` naming that key, and
+    the next next() returns the row after it. A generator would end at the
+    first exception.
+    """
+
+    __slots__ = ("_d", "_what", "_cursor", "_last", "__weakref__")
+
+    def __init__(self, d: "Permadict", what: int) -> None:
+        self._d = d
+        self._what = what
+        self._last: Any = _MISSING
+        self._cursor: Optional[_Cursor] = None
+        with d._lock:
+            self._cursor = d._open_cursor(what != 0)
+
+    def __iter__(self) -> "_Walk":
+        return self
+
+    def __next__(self) -> Any:
+        c = self._cursor
+        if c is None:
+            raise StopIteration
+        d = self._d
+        with d._lock:
+            try:
+                r = d._next_item(c, self._what != 0, self._last)
+            except DecodeError as e:
+                if e.key is not None:  # resume after it, should the handle be reopened
+                    self._last = e.key
+                raise
+            if r is None:
+                self.close()
+                raise StopIteration
+        self._last = r[0]
+        return r[0] if self._what == 0 else (r[1] if self._what == 1 else r)
+
+    def close(self) -> None:
+        """Free the core iterator now rather than when garbage collected."""
+        c, self._cursor = self._cursor, None
+        if c is not None:
+            with self._d._lock:
+                self._d._free_cursor(c)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown, or the Permadict already closed
+            pass
+
+
+class _Waker:
+    """A descriptor that close() makes readable, so a thread blocked in wait() wakes up.
+
+    Once set it stays readable: every waiter, present and future, sees it.
+    """
+
+    __slots__ = ("_r", "_w")
+
+    def __init__(self) -> None:
+        if hasattr(os, "eventfd"):
+            self._r = self._w = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        else:
+            self._r, self._w = os.pipe()
+            os.set_blocking(self._w, False)
+
+    def fileno(self) -> int:
+        return self._r
+
+    def set(self) -> None:
+        try:
+            os.write(self._w, (1).to_bytes(8, "little"))
+        except (BlockingIOError, OSError):  # already full of wake-ups: readable anyway
+            pass
+
+    def __del__(self) -> None:
+        try:
+            os.close(self._r)
+            if self._w != self._r:
+                os.close(self._w)
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The time.monotonic() at which a wait of timeout seconds ends; None: never."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not "
+                        f"{type(timeout).__name__}")
+    if not timeout >= 0:
+        raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
+    return time.monotonic() + timeout
+
+
+def _remaining(deadline: Optional[float]) -> Optional[float]:
+    """Seconds left until deadline (never below 0); None for no deadline."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+def _wake(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class Permadict(collections.abc.MutableMapping):
@@ -89,7 +221,7 @@ class Permadict(collections.abc.MutableMapping):
     """
 
     __slots__ = ("_h", "_lock", "_path", "_name", "_readonly", "_timeout", "_durable",
-                 "_pickle", "_cursors", "__weakref__")
+                 "_pickle", "_cursors", "_waker", "_async_waiters", "__weakref__")
 
     def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:", name: str = "default",
                  readonly: bool = False, timeout: Optional[float] = 5.0, durable: bool = False,
@@ -111,6 +243,8 @@ class Permadict(collections.abc.MutableMapping):
         self._h: Any = None
         self._lock = threading.RLock()
         self._cursors: "weakref.WeakSet[_Cursor]" = weakref.WeakSet()
+        self._waker: Optional[_Waker] = None
+        self._async_waiters: Set[Tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]] = set()
         self._path = os.fsdecode(os.fspath(path))
         self._name = "default" if name is None else name
         self._readonly = bool(readonly)
@@ -150,6 +284,15 @@ class Permadict(collections.abc.MutableMapping):
             if self._pickle:
                 _set_pickle(h, 0)
             _core.close(h)
+            # Waiters find the handle gone when they wake: ClosedError.
+            if self._waker is not None:
+                self._waker.set()
+            waiters, self._async_waiters = self._async_waiters, set()
+        for loop, fut in waiters:
+            try:
+                loop.call_soon_threadsafe(_wake, fut)
+            except RuntimeError:  # that event loop is closed: nobody is waiting there
+                pass
         _open_dicts.pop(id(self), None)
 
     def __del__(self) -> None:
@@ -317,24 +460,9 @@ class Permadict(collections.abc.MutableMapping):
             _iter_free(it)
         self._cursors.discard(c)
 
-    def _walk(self, what: int) -> Iterator[Any]:
+    def _walk(self, what: int) -> "_Walk":
         """Keys (what=0), values (1) or items (2) through the core's paged iterator."""
-        lock = self._lock
-        values = what != 0
-        with lock:
-            c = self._open_cursor(values)
-        last: Any = _MISSING
-        try:
-            while True:
-                with lock:
-                    r = self._next_item(c, values, last)
-                if r is None:
-                    return
-                last = r[0]
-                yield r[0] if what == 0 else (r[1] if what == 1 else r)
-        finally:
-            with lock:
-                self._free_cursor(c)
+        return _Walk(self, what)
 
     def _next_item(self, c: _Cursor, values: bool, last: Any) -> Optional[Tuple[Any, Any]]:
         """The next (key, value-or-None) of cursor c, or None at the end. Lock held."""
@@ -356,9 +484,40 @@ class Permadict(collections.abc.MutableMapping):
         except ForkedError:
             self._reopen()
             return self._next_item(c, values, last)
+        except DecodeError as e:
+            if e.key is not None:  # the binding's own decoding failed: it named the key
+                raise
+            # The core could not read the row; its message (on the handle) names the key.
+            err = DecodeError(_core.errmsg(self._h) or str(e))
+            err.key = self._undecodable_key_after(last)
+            raise err from None
         except Error as e:
             # The iterator has no message of its own: the handle has it.
             raise type(e)(_core.errmsg(self._h) or str(e)) from None
+
+    def _undecodable_key_after(self, last: Any) -> Any:
+        """The key of the row the core just failed to read, or None if unsure. Lock held.
+
+        The core's iterator skips the row and reports only a message, so the key
+        is found again: the first key after ``last`` whose value cannot be read.
+        """
+        try:
+            it = _iter_open(self._h, (False, None, None if last is _MISSING else last, None, 2))
+            try:
+                r = _iter_next(it)
+                if r is not None and last is not _MISSING and type(r[0]) is type(last) \
+                        and r[0] == last:
+                    r = _iter_next(it)
+            finally:
+                _iter_free(it)
+            if r is None:
+                return None
+            _get(self._h, r[0])
+        except DecodeError:
+            return r[0]
+        except Error:
+            return None
+        return None  # readable now: rewritten meanwhile, so not the row that failed
 
     def pop(self, key: Key, default: Any = _MISSING) -> Any:
         """Remove key and return its value (atomically); default, or KeyError, when absent."""

@@ -127,10 +127,17 @@ class MisuseError(Error):
     code = -18
 
 
-class ResyncError(Error):
-    """The change log no longer reaches back that far: re-read everything (``PD_ERESYNC``)."""
+class ResyncNeeded(Error):
+    """The change log no longer reaches back that far: re-read everything (``PD_ERESYNC``).
+
+    Raised by :meth:`Permadict.changes`; carry on from :attr:`Permadict.version`.
+    """
 
     code = -19
+
+
+ResyncError = ResyncNeeded
+"""The same class under the name the other errors' pattern suggests."""
 
 
 class GoneError(Error):
@@ -151,7 +158,7 @@ ERROR_CLASSES: Dict[int, Type[Error]] = {
         Error, NotFoundError, BusyError, WaitTimeoutError, ReadOnlyError, FormatError,
         NotADatabaseError, CorruptError, DecodeError, TooBigError, InvalidError,
         ValueKindError, ForkedError, NoMemoryError, DiskIOError, FullError, MisuseError,
-        ResyncError, GoneError,
+        ResyncNeeded, GoneError,
     )
 }
 """The class raised for each core return code."""

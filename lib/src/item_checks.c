@@ -1,0 +1,39 @@
+/*
+ * item_checks.c - the checks every key and value passes before any engine
+ * sees it, so that all engines refuse the same things with the same words.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+#include "codec.h"
+
+int pd__key_ok(pd_dict *d, const pd_val *key) {
+  char why[200];
+  if (!key) return pd__err(d, PD_EINVALID, "key is NULL");
+  why[0] = 0;
+  int rc = pd__key_check(key, why, sizeof why);
+  if (rc != PD_OK) return pd__err(d, rc, "bad key: %s", why);
+  return PD_OK;
+}
+
+int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
+                      pd_val *store) {
+  char kb[128], why[200];
+  if (!value)
+    return pd__err(d, PD_EINVALID, "value for key %s is NULL",
+                   pd__key_describe(key, kb, sizeof kb));
+  why[0] = 0;
+  int rc = pd__value_check(value, why, sizeof why);
+  if (rc != PD_OK)
+    return pd__err(d, rc, "bad value for key %s: %s",
+                   pd__key_describe(key, kb, sizeof kb), why);
+  /* Lists, maps and private values arrive as PD_PACKED documents built by a
+   * pd_enc (pd__value_check refuses them bare), so the stored form is the
+   * value itself. */
+  *store = *value;
+  if ((store->kind == PD_TEXT || store->kind == PD_BYTES || store->kind == PD_PACKED) &&
+      store->u.s.len > PD_MAX_VALUE_BYTES)
+    return pd__err(d, PD_ETOOBIG, "value for key %s is larger than %d bytes",
+                   pd__key_describe(key, kb, sizeof kb), PD_MAX_VALUE_BYTES);
+  return PD_OK;
+}
