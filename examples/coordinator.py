@@ -20,18 +20,21 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from permadict import Permadict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LANGUAGES = ("C", "Python", "Lua")
-# A worker that is gone gets this long to be noticed after "stop".
+# How long the workers get to exit once "stop" is written.
 EXIT_GRACE_SECONDS = 5.0
 
 
 def say(text: str) -> None:
-    print(f"[coordinator] {text}", flush=True)
+    # One write per line: the workers share this output, and print() may
+    # write the newline separately, letting another process's line in between.
+    sys.stdout.write(f"[coordinator] {text}\n")
+    sys.stdout.flush()
 
 
 def expected_result(n: int) -> int:
@@ -111,26 +114,32 @@ def plan_workers(args: argparse.Namespace, path: str) -> List[Worker]:
     return workers
 
 
-def wait_for(d: Permadict, condition: Callable[[], bool], workers: List[Worker],
-             deadline: float, what: str) -> None:
-    """Sleep in d.wait() until condition() holds, checking that no worker died.
+def wait_for_count(d: Permadict, key: str, workers: List[Worker], timeout: float,
+                   what: str) -> None:
+    """Sleep in d.wait() until the counter at key reaches the number of workers.
 
-    The version is read before the condition is tested, so a change landing
-    in between makes wait() return at once instead of being missed. The wait
-    is cut into short slices only to notice a worker that exited early.
+    Prints each new count. The version is read before the counter, so a change
+    landing in between makes wait() return at once instead of being missed.
+    The wait is cut into short slices only to notice a worker that exited early.
     """
+    deadline = time.monotonic() + timeout
+    shown = 0
     while True:
         since = d.version
-        if condition():
+        count = d.get(key, 0)
+        if count != shown:
+            say(f"{what}: {count}/{len(workers)}")
+            shown = count
+        if count >= len(workers):
             return
         gone = [w for w in workers if w.exit_status is not None]
         if gone:
-            raise DemoFailed(f"while waiting for {what}: " + ", ".join(
+            raise DemoFailed(f"{what}: " + ", ".join(
                 f"worker {w.worker_id} (pid {w.proc.pid}) exited with status {w.exit_status}"
-                for w in gone))
+                for w in gone) + f" after {count}/{len(workers)}")
         left = deadline - time.monotonic()
         if left <= 0:
-            raise DemoFailed(f"timed out waiting for {what}")
+            raise DemoFailed(f"{what}: still {count}/{len(workers)} after {timeout:g} s")
         d.wait(since, timeout=min(left, 0.5))
 
 
@@ -144,17 +153,7 @@ def start_workers(workers: List[Worker]) -> None:
 
 
 def wait_ready(d: Permadict, workers: List[Worker], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = [0]
-
-    def all_ready() -> bool:
-        ready = d.get("workers.ready", 0)
-        if ready != last[0]:
-            say(f"{ready}/{len(workers)} workers ready")
-            last[0] = ready
-        return ready >= len(workers)
-
-    wait_for(d, all_ready, workers, deadline, "every worker to be ready")
+    wait_for_count(d, "workers.ready", workers, timeout, "workers ready")
 
 
 def run_generation(d: Permadict, workers: List[Worker], g: int, n: int, timeout: float,
@@ -163,26 +162,14 @@ def run_generation(d: Permadict, workers: List[Worker], g: int, n: int, timeout:
 
     Returns the Unix time at which the write had committed.
     """
-    config = {"generation": g, "task": "sum of i*i mod 1009 for i in 0..n-1", "n": n,
-              "written_at": time.time()}
-    d["config"] = config
+    say(f"writing generation {g} of the config (n={n})")
+    d["config"] = {"generation": g, "task": "sum of i*i mod 1009 for i in 0..n-1", "n": n,
+                   "written_at": time.time()}
     # Taken once the commit has returned: the latencies printed at the end
     # are measured from here (see examples/README.md, "Latency").
     committed_at = time.time()
-    say(f"wrote generation {g} (n={n}) at version {d.version}; waiting for the workers")
-
-    deadline = time.monotonic() + timeout
-    done_key = f"results.{g}.done"
-    last = [0]
-
-    def all_done() -> bool:
-        done = d.get(done_key, 0)
-        if done != last[0]:
-            say(f"generation {g}: {done}/{len(workers)} workers reported")
-            last[0] = done
-        return done >= len(workers)
-
-    wait_for(d, all_done, workers, deadline, f"every worker to report generation {g}")
+    wait_for_count(d, f"results.{g}.done", workers, timeout,
+                   f"generation {g}: workers reported")
     expected = len(workers) * expected_result(n)
     got = d.get(f"results.{g}.sum")
     if got != expected:
@@ -242,7 +229,8 @@ def print_table(workers: List[Worker], committed: Dict[int, float], args: argpar
                 problems.append(f"worker {w.worker_id} read n={n} in generation {g}, "
                                 f"the coordinator wrote {args.n * g}")
         status = w.exit_status
-        cells.append("-" if status is None else str(status))
+        cells.append("-" if status is None else f"signal {-status}" if status < 0
+                     else str(status))
         rows.append(cells)
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     print()

@@ -46,12 +46,9 @@ end
 -- keys). Changes after upto are left for the next wake-up, so a wake-up is
 -- never credited with a change committed after it.
 local function keys_changed(d, since, upto)
-  local ok, changes = pcall(permadict.changes, d, since)
-  if not ok then
-    if permadict.errcode(changes) == "ERESYNC" then
-      return { config = true, stop = true }
-    end
-    error(changes, 0)
+  local changes = permadict.changes(d, since)
+  if changes == nil then
+    return { config = true, stop = true }
   end
   local keys = {}
   for _, change in ipairs(changes) do

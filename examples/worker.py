@@ -13,11 +13,18 @@ usage, 3 a library error, 4 a config that is not as the protocol says.
 import sys
 import time
 
-from permadict import Error as PermadictError, Permadict, ResyncError
+from permadict import Error as PermadictError, Permadict, ResyncNeeded
 
 
 def say(worker_id: str, text: str) -> None:
-    print(f"  [{worker_id}] {text}", flush=True)
+    # One write per line: the other processes share this output.
+    sys.stdout.write(f"  [{worker_id}] {text}\n")
+    sys.stdout.flush()
+
+
+def complain(worker_id: str, text: str) -> None:
+    sys.stderr.write(f"  [{worker_id}] {text}\n")
+    sys.stderr.flush()
 
 
 def announce(d: Permadict) -> int:
@@ -40,9 +47,9 @@ def keys_changed(d: Permadict, since: int, upto: int) -> set:
     """
     try:
         changes = d.changes(since)
-    except ResyncError:
+    except ResyncNeeded:
         return {None}
-    return {key for version, _op, key in changes if version <= upto}
+    return {c.key if c.op != "clear" else None for c in changes if c.version <= upto}
 
 
 def valid_config(config: object) -> bool:
@@ -77,8 +84,7 @@ def run(path: str, worker_id: str, namespace: str, timeout: float) -> int:
     while True:
         left = give_up - time.monotonic()
         if left <= 0:
-            print(f"  [{worker_id}] no \"stop\" within {timeout:g} s, giving up",
-                  file=sys.stderr, flush=True)
+            complain(worker_id, f"no \"stop\" within {timeout:g} s, giving up")
             return 1
         now_version = d.wait(since, timeout=left)
         if now_version is None:
@@ -90,8 +96,8 @@ def run(path: str, worker_id: str, namespace: str, timeout: float) -> int:
         config = d.get("config") if changed & {"config", None} else None
         if config is not None:
             if not valid_config(config):
-                print(f"  [{worker_id}] \"config\" is not a map with integers generation and n "
-                      f"and a number written_at: {config!r}", file=sys.stderr, flush=True)
+                complain(worker_id, f"\"config\" is not a map with integers generation and n "
+                                    f"and a number written_at: {config!r}")
                 return 4
             if config["generation"] != last_generation:
                 result = work(config["n"])
@@ -124,7 +130,7 @@ def main(argv: list) -> int:
     try:
         return run(path, worker_id, namespace, timeout)
     except PermadictError as e:
-        print(f"  [{worker_id}] {e}", file=sys.stderr, flush=True)
+        complain(worker_id, str(e))
         return 3
 
 

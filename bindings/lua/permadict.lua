@@ -251,10 +251,36 @@ M.namespaces = core.namespaces
 --- Deletes a namespace of d's file and everything in it.
 M.drop_namespace = core.drop_namespace
 
--- ----------------------------------------------------------- maintenance
+-- -------------------------------------------------------------- watching
 
 --- The namespace's change counter: it grows with every committed change.
 M.version = core.version
+
+--- The changes committed after version since, oldest first: an array of
+-- { version = n, op = "set" | "delete" | "clear", key = k } (key nil for
+-- clear). A transaction of many changes gives one entry per key. Returns
+-- nil, "resync" when the bounded log (the last 10,000 changes) no longer
+-- reaches back that far: re-read everything, carry on from version(d).
+function M.changes(d, since)
+  return core.changes(d, since)
+end
+
+--- Blocks until the version exceeds since and returns the new version, or
+-- nil once timeout seconds (nil: no limit; 0: just look) pass without a
+-- change. The process sleeps in the kernel meanwhile. Raises [EMISUSE]
+-- inside a transaction, whose lock would keep every writer out.
+function M.wait(d, since, timeout)
+  return core.wait(d, since, timeout)
+end
+
+--- A file descriptor (an integer, owned by d: do not close it) that becomes
+-- readable when the file may have changed, for event loops (luv, cqueues,
+-- OpenResty...). When it is readable call permadict.wait(d, since, 0),
+-- which reads the version and drains it.
+M.watch_fd = core.watch_fd
+
+-- ----------------------------------------------------------- maintenance
+
 --- count, version, namespaces, page_size, page_count, freelist_count,
 -- file_bytes, wal_bytes, format_version.
 M.stats = core.stats_get

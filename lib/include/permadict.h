@@ -246,16 +246,22 @@ PD_API int pd_val_equal(const pd_val *a, const pd_val *b);
 
 typedef struct pd_dict pd_dict;
 
-#define PD_OPTIONS_VERSION 1
+#define PD_OPTIONS_VERSION 2
 typedef struct pd_options {
-  unsigned int version; /* PD_OPTIONS_VERSION */
+  unsigned int version; /* PD_OPTIONS_VERSION (1 is still accepted) */
   const char *name;     /* namespace; NULL means "default" */
   int readonly;         /* nonzero: no writes, file never created */
   int create;           /* nonzero: create file and namespace if missing */
   int timeout_ms;       /* how long to wait for a lock; <0 means 5000 */
   int durable;          /* nonzero: synchronous=FULL (else NORMAL) */
+  /* Since version 2. Memory for the handle's read cache of pd_get,
+   * pd_contains and pd_count results, in KiB: 0 means the default (8192),
+   * <0 turns it off. The cache never returns anything older than the last
+   * commit by anyone (it is checked against the WAL index on every call);
+   * values over 4 KiB are not cached. */
+  int cache_kib;
 } pd_options;
-#define PD_OPTIONS_INIT {PD_OPTIONS_VERSION, NULL, 0, 1, -1, 0}
+#define PD_OPTIONS_INIT {PD_OPTIONS_VERSION, NULL, 0, 1, -1, 0, 0}
 
 /*
  * Open the namespace opts->name of the file at path (":memory:" gives a

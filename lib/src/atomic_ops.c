@@ -5,7 +5,7 @@
  */
 #include <math.h>
 
-#include "backend.h"
+#include "engine.h"
 #include "codec.h"
 
 /* Shared frame: enter, check the key, open the scope. */
@@ -26,7 +26,7 @@ int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
 
   pd_val cur = pd_int(0), next = pd_null();
   int found = 0;
-  rc = pd__item_read(d, key, &cur, &found);
+  rc = d->engine->get(d, key, &cur, &found);
   if (!rc && !found) cur = pd_int(0); /* absent counts as 0 */
   if (!rc && cur.kind != PD_INT && cur.kind != PD_FLOAT)
     rc = pd__err(d, PD_ETYPE, "pd_incr: key %s holds a value that is not a number",
@@ -44,7 +44,7 @@ int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
       next = pd_float(a + b);
     }
   }
-  if (!rc) rc = pd__item_write(d, key, &next, &partial);
+  if (!rc) rc = d->engine->put(d, key, &next, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc && out) *out = next;
   return pd__leave(d, rc);
@@ -58,8 +58,8 @@ int pd_set_if_absent(pd_dict *d, const pd_val *key, const pd_val *value, int *in
   if (!rc) rc = pd__value_prepare(d, key, value, &store);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
-  rc = pd__item_read(d, key, NULL, &found);
-  if (!rc && !found) rc = pd__item_write(d, key, &store, &partial);
+  rc = d->engine->get(d, key, NULL, &found);
+  if (!rc && !found) rc = d->engine->put(d, key, &store, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc && inserted) *inserted = !found;
   return pd__leave(d, rc);
@@ -71,12 +71,12 @@ int pd_pop(pd_dict *d, const pd_val *key, pd_val *out) {
   int found = 0;
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
-  rc = pd__item_read(d, key, &old, &found); /* old lives in d->out */
+  rc = d->engine->get(d, key, &old, &found); /* old lives in d->out */
   if (!rc && !found) {
     char kb[128];
     rc = pd__err(d, PD_ENOTFOUND, "key %s not found", pd__key_describe(key, kb, sizeof kb));
   }
-  if (!rc) rc = pd__item_remove(d, key, &partial);
+  if (!rc) rc = d->engine->remove(d, key, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc && out) *out = old;
   return pd__leave(d, rc);
@@ -90,8 +90,8 @@ int pd_get_and_set(pd_dict *d, const pd_val *key, const pd_val *value, pd_val *o
   if (!rc) rc = pd__value_prepare(d, key, value, &store);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
-  rc = pd__item_read(d, key, &prev, &was);
-  if (!rc) rc = pd__item_write(d, key, &store, &partial);
+  rc = d->engine->get(d, key, &prev, &was);
+  if (!rc) rc = d->engine->put(d, key, &store, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc) {
     if (old) *old = was ? prev : pd_null();
@@ -109,11 +109,11 @@ int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
   if (!rc && desired) rc = pd__value_prepare(d, key, desired, &store);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
-  rc = pd__item_read(d, key, &cur, &found);
+  rc = d->engine->get(d, key, &cur, &found);
   if (!rc) match = expected ? found && pd_val_equal(&cur, expected) : !found;
   if (!rc && match) {
-    if (desired) rc = pd__item_write(d, key, &store, &partial);
-    else if (found) rc = pd__item_remove(d, key, &partial);
+    if (desired) rc = d->engine->put(d, key, &store, &partial);
+    else if (found) rc = d->engine->remove(d, key, &partial);
   }
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc && swapped) *swapped = match;

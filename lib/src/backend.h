@@ -1,7 +1,9 @@
 /*
- * backend.h - the thin layer between the storage core and SQLite: prepared
- * statements kept per handle, stepping with busy retries, and the mapping of
- * keys and values onto columns (FORMAT.md sections 3 and 4).
+ * backend.h - the SQLite engine's private interface: prepared statements
+ * kept per handle, stepping with busy retries, the mapping of keys and
+ * values onto columns (FORMAT.md sections 3 and 4; backend_sqlite.c), and
+ * the engine operations (engine_sqlite_*.c) gathered into pd__engine_sqlite
+ * by engine_sqlite.c. Only the SQLite engine and watch.c include this.
  */
 #ifndef PD_BACKEND_H
 #define PD_BACKEND_H
@@ -40,8 +42,43 @@ int pd__column_key(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
  * match, invalid UTF-8 or a packed document that fails pd__packed_check. */
 int pd__column_value(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
                      char *msg, size_t msgcap);
-/* Values read by pd__column_* hold buffer offsets while the buffer may still
- * grow; this turns the offset into a pointer once it will not move. */
-void pd__val_fix(pd_val *v, const pd__buf *buf);
+
+/* ------------------------------------------ engine operations (engine.h) */
+
+struct pd__page;
+struct pd__scan;
+struct pd__change_list;
+
+int pd__sq_connect(pd_dict *d);
+void pd__sq_disconnect(pd_dict *d);
+int pd__sq_commit_stamp(pd_dict *d, pd__stamp *out);
+int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found);
+int pd__sq_count(pd_dict *d, int64_t *out);
+int pd__sq_version(pd_dict *d, int64_t *out);
+int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial);
+int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial);
+int pd__sq_clear(pd_dict *d, int *partial);
+int pd__sq_drop_namespace(pd_dict *d, const char *name, int *partial);
+int pd__sq_write_begin(pd_dict *d);
+int pd__sq_write_commit(pd_dict *d);
+void pd__sq_rollback(pd_dict *d);
+int pd__sq_txn_active(pd_dict *d);
+int pd__sq_scan_page(pd_dict *d, const struct pd__scan *req, void **cursor,
+                     struct pd__page *page);
+void pd__sq_scan_cursor_free(void *cursor);
+int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count);
+int pd__sq_changes(pd_dict *d, int64_t since, struct pd__change_list *out);
+int pd__sq_stats(pd_dict *d, pd_stats *out);
+int pd__sq_check(pd_dict *d);
+
+/* Helpers shared by the engine files. */
+/* A read transaction for calls that read several statements consistently
+ * (nothing when a transaction is already open). Ended before returning. */
+int pd__sq_read_begin(pd_dict *d, int *opened);
+void pd__sq_read_end(pd_dict *d, int opened);
+/* Writes the namespace row's pending version and count (no-op when clean). */
+int pd__sq_ns_flush(pd_dict *d);
+/* Forgets the namespace state of a write transaction (begin, rollback). */
+void pd__sq_ns_forget(pd_dict *d);
 
 #endif /* PD_BACKEND_H */

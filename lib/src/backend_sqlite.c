@@ -172,11 +172,6 @@ static int copy_column(sqlite3_stmt *st, int col, int as_text, pd__buf *buf,
   return PD_OK;
 }
 
-void pd__val_fix(pd_val *v, const pd__buf *buf) {
-  if (v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED)
-    v->u.s.ptr = buf->data + (uintptr_t)v->u.s.ptr;
-}
-
 int pd__column_key(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
                    char *msg, size_t msgcap) {
   int t = sqlite3_column_type(st, col);

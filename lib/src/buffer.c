@@ -31,3 +31,8 @@ void pd__buf_free(pd__buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+void pd__val_fix(pd_val *v, const pd__buf *buf) {
+  if (v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED)
+    v->u.s.ptr = buf->data + (uintptr_t)v->u.s.ptr;
+}

@@ -70,9 +70,38 @@ void pd__open_err_set(const char *fmt, ...) {
 
 const char *pd__open_err_get(void) { return open_msg; }
 
+/*
+ * A thread that finds another thread inside a handle must not write the
+ * handle's message buffer (the other thread owns it and may be reading it).
+ * It remembers, in its own thread-local slot, that its last call on that
+ * handle failed this way; pd_errmsg(d) and pd_sqlite_errcode(d) asked from
+ * that thread answer with fixed text and 0, while the owner thread still
+ * sees the handle's own message. The mark goes away as soon as this thread
+ * gets into the handle again (pd__enter), so it never outlives the "last
+ * failed call" it describes. Only the address is compared, never followed.
+ */
+static _Thread_local const pd_dict *misuse_handle;
+
+static const char misuse_msg[] =
+    "the handle is in use by another thread: a pd_dict may be used by one thread at "
+    "a time (serialise calls on it, or open one handle per thread)";
+
+int pd__misuse_mark(const pd_dict *d) {
+  misuse_handle = d;
+  return PD_EMISUSE;
+}
+
+void pd__misuse_clear(const pd_dict *d) {
+  if (misuse_handle == d) misuse_handle = NULL;
+}
+
 const char *pd_errmsg(const pd_dict *d) {
   if (!d) return open_msg;
+  if (misuse_handle == d) return misuse_msg;
   return d->errmsg;
 }
 
-int pd_sqlite_errcode(const pd_dict *d) { return d ? d->sqlite_errcode : 0; }
+int pd_sqlite_errcode(const pd_dict *d) {
+  if (!d || misuse_handle == d) return 0;
+  return d->sqlite_errcode;
+}

@@ -46,7 +46,8 @@ int pd__enter(pd_dict *d) {
                    "in the child process",
                    d->path);
   if (atomic_exchange_explicit(&d->in_use, 1, memory_order_acquire))
-    return PD_EMISUSE; /* the other thread owns the message buffer */
+    return pd__misuse_mark(d); /* the other thread owns the message buffer */
+  pd__misuse_clear(d);
   if (!d->db) {
     atomic_store_explicit(&d->in_use, 0, memory_order_release);
     return pd__err(d, PD_ERROR,

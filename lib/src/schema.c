@@ -7,7 +7,7 @@ static const char schema_sql[] =
     "PRAGMA user_version = 1;"
     "BEGIN;"
     "CREATE TABLE permadict_namespaces ("
-    "  id      INTEGER PRIMARY KEY,"
+    "  id      INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  name    TEXT NOT NULL UNIQUE,"
     "  count   INTEGER NOT NULL DEFAULT 0,"
     "  version INTEGER NOT NULL DEFAULT 0"

@@ -1,58 +1,16 @@
 /*
  * transactions.c - explicit transactions (pd_begin/commit/rollback) and the
- * write scopes every write runs in.
+ * write scopes every write runs in, over the engine's write transaction.
  *
- * Every write takes the write lock up front with BEGIN IMMEDIATE: a deferred
- * transaction that reads first and writes later can fail with
- * SQLITE_BUSY_SNAPSHOT, which no amount of waiting fixes. Outside an explicit
- * transaction each write call is its own BEGIN IMMEDIATE ... COMMIT, so a
- * read-modify-write (pd_incr, pd_compare_and_swap...) is atomic across
- * processes. No read transaction is ever left open when a call returns.
+ * Outside an explicit transaction each write call is its own engine
+ * transaction (BEGIN IMMEDIATE ... COMMIT for SQLite), so a read-modify-write
+ * (pd_incr, pd_compare_and_swap...) is atomic across processes. Every begin,
+ * commit and rollback also forgets the handle's read cache.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "backend.h"
-
-/* Runs one of the cached transaction-control statements. */
-static int run_control(pd_dict *d, pd__stmt_id id, const char *what) {
-  int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, id, &rc);
-  if (!st) return rc;
-  int src = pd__step(d, st);
-  pd__stmt_done(st);
-  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, what);
-  return PD_OK;
-}
-
-static void rollback_quietly(pd_dict *d) {
-  if (sqlite3_get_autocommit(d->db)) return; /* SQLite already rolled back */
-  int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, PD__ST_ROLLBACK, &rc);
-  if (st) {
-    sqlite3_step(st);
-    pd__stmt_done(st);
-  }
-  if (!sqlite3_get_autocommit(d->db))
-    sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* BEGIN IMMEDIATE, then make sure the file is still ours: once we hold the
- * write lock nobody can be halfway through replacing it under SQLite. */
-static int begin_immediate(pd_dict *d) {
-  d->version_known = 0;
-  int rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
-  if (rc) return rc;
-  rc = pd__file_identity_check(d);
-  if (rc) rollback_quietly(d);
-  return rc;
-}
-
-static int commit(pd_dict *d) {
-  int rc = run_control(d, PD__ST_COMMIT, "committing");
-  if (rc) rollback_quietly(d);
-  return rc;
-}
+#include "engine.h"
 
 int pd__write_allowed(pd_dict *d) {
   if (d->opts.readonly)
@@ -69,42 +27,30 @@ int pd__write_begin(pd_dict *d, int *opened) {
   *opened = 0;
   int rc = pd__write_allowed(d);
   if (rc) return rc;
+  pd__cache_invalidate(d);
   if (d->in_txn) return PD_OK;
-  rc = begin_immediate(d);
+  rc = d->engine->write_begin(d);
   if (rc == PD_OK) *opened = 1;
   return rc;
 }
 
 int pd__write_end(pd_dict *d, int opened, int rc, int partial) {
+  pd__cache_invalidate(d);
   if (opened) {
-    if (rc == PD_OK) return commit(d);
-    rollback_quietly(d);
+    if (rc == PD_OK) return d->engine->write_commit(d);
+    d->engine->write_rollback(d);
     return rc;
   }
-  if (rc != PD_OK && d->in_txn && (partial || sqlite3_get_autocommit(d->db))) {
+  if (rc != PD_OK && d->in_txn && (partial || !d->engine->txn_active(d))) {
     /* Half an operation must not be committed later (counts and the change
      * log would lie): give up the whole transaction, and say so. */
-    rollback_quietly(d);
+    d->engine->write_rollback(d);
     d->txn_failed_rc = rc;
     size_t n = strlen(d->errmsg);
     snprintf(d->errmsg + n, sizeof d->errmsg - n,
              "; the transaction was rolled back");
   }
   return rc;
-}
-
-int pd__read_begin(pd_dict *d, int *opened) {
-  *opened = 0;
-  if (!sqlite3_get_autocommit(d->db)) return PD_OK;
-  int rc = run_control(d, PD__ST_BEGIN_READ, "starting a read transaction");
-  if (rc == PD_OK) *opened = 1;
-  return rc;
-}
-
-void pd__read_end(pd_dict *d, int opened) {
-  if (!opened) return;
-  if (run_control(d, PD__ST_COMMIT, "ending a read transaction") != PD_OK)
-    rollback_quietly(d);
 }
 
 int pd_begin(pd_dict *d) {
@@ -118,7 +64,8 @@ int pd_begin(pd_dict *d) {
   if (d->opts.readonly)
     return pd__leave(d, pd__err(d, PD_EREADONLY,
                                 "pd_begin: handle on '%s' is read-only", d->path));
-  rc = begin_immediate(d);
+  pd__cache_invalidate(d);
+  rc = d->engine->write_begin(d);
   if (rc == PD_OK) d->in_txn = 1;
   return pd__leave(d, rc);
 }
@@ -129,13 +76,14 @@ int pd_commit(pd_dict *d) {
   if (!d->in_txn)
     return pd__leave(d, pd__err(d, PD_EMISUSE, "pd_commit: no transaction is open on '%s'",
                                 d->path));
+  pd__cache_invalidate(d);
   if (d->txn_failed_rc) {
     rc = pd__err(d, d->txn_failed_rc,
                  "pd_commit: nothing committed on '%s': the transaction was rolled "
                  "back after an earlier error",
                  d->path);
   } else {
-    rc = commit(d);
+    rc = d->engine->write_commit(d);
   }
   d->in_txn = 0;
   d->txn_failed_rc = 0;
@@ -148,7 +96,8 @@ int pd_rollback(pd_dict *d) {
   if (!d->in_txn)
     return pd__leave(d, pd__err(d, PD_EMISUSE,
                                 "pd_rollback: no transaction is open on '%s'", d->path));
-  rollback_quietly(d);
+  pd__cache_invalidate(d);
+  d->engine->write_rollback(d);
   d->in_txn = 0;
   d->txn_failed_rc = 0;
   return pd__leave(d, PD_OK);

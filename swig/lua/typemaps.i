@@ -36,13 +36,6 @@
 /* pd_val is ignored by permadict.i, but SWIG still wraps its nested union. */
 %ignore pd_val_u;
 %ignore pd_val_u_s;
-/* Change watching belongs to a later binding task. */
-%ignore pd_change;
-%ignore pd_changes_open;
-%ignore pd_changes_next;
-%ignore pd_changes_free;
-%ignore pd_wait;
-%ignore pd_watch_fd;
 /* Meaningless once a handle can only be an open dict (pd_errmsg(NULL) is
  * what core.open returns itself). */
 %ignore pd_errmsg;
@@ -301,3 +294,7 @@ PDLUA_STATUS(pd_check)
   lua_pushboolean(L, $1);
   SWIG_arg++;
 %}
+
+/* ---------------------------------------------------------------- watching */
+
+%include "lua/watch.i"

@@ -6,16 +6,53 @@
  *                                           compare-and-swap retry loop
  *   concurrent_c txn FILE N TIMEOUT_MS      N transactions moving 1 from
  *                                           "a" to "b" (sum stays constant)
+ *   concurrent_c commits FILE N TIMEOUT_MS  N commits to the keys k000..k099
+ *                                           (value [i, i*i]), then "done";
+ *                                           prints the slowest commit
  * Any error, busy included, is printed and exits 1.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cross_util.h"
 
 static void die(pd_dict *d, const char *what, int rc) {
   printf("FAIL %s: %s: %s\n", what, pd_errstr(rc), pd_errmsg(d));
   exit(1);
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* N single commits, each a whole [i, i*i] a slow reader can verify. */
+static void commits(pd_dict *d, long n) {
+  pd_enc *enc;
+  if (pd_enc_new(&enc)) die(d, "pd_enc_new", PD_ENOMEM);
+  double worst = 0;
+  for (long i = 0; i < n; i++) {
+    char name[8];
+    snprintf(name, sizeof name, "k%03ld", i % 100);
+    pd_val k = pd_text(name, strlen(name)), v;
+    pd_enc_reset(enc);
+    pd_enc_list(enc, 2);
+    pd_enc_int(enc, i);
+    pd_enc_int(enc, (int64_t)i * i);
+    int rc = pd_enc_finish(enc, &v);
+    if (rc) die(d, "encode", rc);
+    double t0 = now_ms();
+    if ((rc = pd_set(d, &k, &v))) die(d, "set", rc);
+    double took = now_ms() - t0;
+    if (took > worst) worst = took;
+  }
+  pd_val k = pd_text("done", 4), t = pd_bool(1);
+  int rc = pd_set(d, &k, &t);
+  if (rc) die(d, "set done", rc);
+  pd_enc_free(enc);
+  printf("max_commit_ms %.1f\n", worst);
 }
 
 int main(int argc, char **argv) {
@@ -27,6 +64,11 @@ int main(int argc, char **argv) {
   pd_dict *d;
   int rc = pd_open(&d, argv[2], &o);
   if (rc) die(NULL, "open", rc);
+  if (strcmp(cmd, "commits") == 0) {
+    commits(d, n);
+    pd_close(d);
+    return 0;
+  }
   for (long i = 0; i < n; i++) {
     if (strcmp(cmd, "incr") == 0) {
       pd_val k = pd_text("counter", 7), by = pd_int(1);

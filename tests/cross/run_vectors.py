@@ -1,21 +1,33 @@
 #!/usr/bin/python3
 """Cross-language vector exchange: one ordered pair of languages per run.
 
-  run_vectors.py pair WRITER READER   A writes, B checks and writes back, the
-                                      stored rows must be identical, A checks
-                                      B's copy.
+  run_vectors.py pair WRITER READER   WRITER stores every vector in "a";
+                                      READER checks "a" and stores what it
+                                      read in "b"; WRITER checks "b". Every
+                                      stored row must be the canonical row
+                                      (FORMAT.md) of its vector.
   run_vectors.py independent WRITER   WRITER's stored values match the
                                       canonical MessagePack bytes built here
                                       with python3-msgpack, decode with
                                       msgpack.unpackb, and scalars read right
                                       through the sqlite3 shell.
 
-Language programs come from the environment: PD_CROSS_C, PD_CROSS_PYTHON,
-PD_CROSS_LUA (a command line, split on spaces). PD_VECTORS names vectors.json,
-PD_TEST_TMP the scratch directory. A language whose command is empty or whose
-program says it cannot run (exit 77) makes the test exit 77: ctest then shows
-it as skipped, never passed.
+Where a language cannot hold a vector exactly (vectors marked "beyond" it in
+vectors.json: Lua cannot tell text from bytes once read, Lua 5.1/LuaJIT
+cannot tell 1.0 from 1), the expected rows and the values the other side
+checks are those the language's documented rule predicts (typed_vectors.py:
+written_by, stored_back_by); the markers must name exactly the vectors the
+rule changes, so neither drifts.
+
+Languages: c, python, lua (5.4), lua5.3, lua5.1, luajit. Their programs come
+from the environment: PD_CROSS_C, PD_CROSS_PYTHON, PD_CROSS_LUA,
+PD_CROSS_LUA5_3, ... (a command line, split on spaces; for Lua,
+<VAR>_MODULES names the directory of that build's module). PD_VECTORS names
+vectors.json, PD_TEST_TMP the scratch directory. A language whose command is
+empty or whose program says it cannot run (exit 77) makes the test exit 77:
+ctest then shows it as skipped, never passed.
 """
+import json
 import math
 import os
 import shutil
@@ -29,20 +41,40 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import typed_vectors as tv  # noqa: E402
 
 SKIP = 77
-LANG_ENV = {"c": "PD_CROSS_C", "python": "PD_CROSS_PYTHON", "lua": "PD_CROSS_LUA"}
+# Language -> (environment variable with its command, runtime whose rules
+# apply). "lua" is Lua 5.4; the other Lua builds are languages of their own.
+LANGS = {
+    "c": ("PD_CROSS_C", "c"),
+    "python": ("PD_CROSS_PYTHON", "python"),
+    "lua": ("PD_CROSS_LUA", "lua5.4"),
+    "lua5.3": ("PD_CROSS_LUA5_3", "lua5.3"),
+    "lua5.1": ("PD_CROSS_LUA5_1", "lua5.1"),
+    "luajit": ("PD_CROSS_LUAJIT", "luajit"),
+}
 
 
 def command(lang):
-    cmd = os.environ.get(LANG_ENV[lang], "").split()
+    var = LANGS[lang][0]
+    cmd = os.environ.get(var, "").split()
     if not cmd:
-        print("SKIPPED: no %s program (%s unset; binding not built)" % (lang, LANG_ENV[lang]))
+        print("SKIPPED: no %s program (%s unset; binding not built)" % (lang, var))
         sys.exit(SKIP)
     return cmd
 
 
+def lang_env(lang):
+    """A Lua program finds its build's module through <VAR>_MODULES."""
+    env = dict(os.environ)
+    mods = os.environ.get(LANGS[lang][0] + "_MODULES")
+    if mods:
+        env["LUA_PATH"] = os.path.join(mods, "?.lua") + ";;"
+        env["LUA_CPATH"] = os.path.join(mods, "?.so") + ";;"
+    return env
+
+
 def run(lang, *args):
     cmd = command(lang) + list(args)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=lang_env(lang))
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
     if r.returncode == SKIP:
@@ -54,9 +86,10 @@ def run(lang, *args):
 
 
 def rows(path, ns):
-    """{key: (typeof key, type, typeof value, value)} with floats as bits."""
+    """{(typeof key, key): (type, typeof value, value)}, floats as their 8
+    bytes, text as its exact UTF-8 bytes."""
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
-    con.text_factory = bytes  # text compared as its exact UTF-8 bytes
+    con.text_factory = bytes
     out = {}
     for key, tk, typ, tval, val in con.execute(
             "SELECT i.key, typeof(i.key), i.type, typeof(i.value), i.value"
@@ -69,32 +102,92 @@ def rows(path, ns):
     return out
 
 
-def compare_rows(path, a, b):
-    ra, rb = rows(path, a), rows(path, b)
+def expected_rows(data):
+    """The rows FORMAT.md requires for the (typed) vectors in data: values
+    under the text key of their name, keys with their name as text value."""
+    values = {("text", v["name"].encode()): tv.stored_row(tv.expand(v["value"]))
+              for v in data["values"]}
+    keys = {tv.stored_key(k["key"]): (4, "text", k["name"].encode()) for k in data["keys"]}
+    return values, keys
+
+
+def compare_rows(path, ns, want, why):
+    """Every row of ns is exactly the canonical row of its vector (and only those)."""
+    have = rows(path, ns)
     bad = 0
-    for k in sorted(set(ra) | set(rb), key=repr):
-        if ra.get(k) != rb.get(k):
-            print("BYTES DIFFER for key %r:\n  %s: %r\n  %s: %r" % (k, a, ra.get(k), b, rb.get(k)))
+    for k in sorted(set(have) | set(want), key=repr):
+        if have.get(k) != want.get(k):
+            print("BYTES DIFFER in %s (%s) for key %r:\n  stored %r\n  want   %r"
+                  % (ns, why, k, have.get(k), want.get(k)))
             bad += 1
-    if not ra:
-        print("namespace %s is empty" % a)
-        bad += 1
     return bad
 
 
+def check_markers(data, runtime):
+    """The "beyond" markers of vectors.json name exactly the vectors that the
+    documented rules of runtime change (so neither list drifts from the other)."""
+    bad = 0
+    for vec in data["values"]:
+        if tv.rule_applies(vec, runtime) != tv.marked_beyond(vec, runtime):
+            print("MARKER: value %s is %smarked beyond %s, but the rule %s it"
+                  % (vec["name"], "" if tv.marked_beyond(vec, runtime) else "not ", runtime,
+                     "changes" if tv.rule_applies(vec, runtime) else "does not change"))
+            bad += 1
+    for vec in data["keys"]:
+        applies = tv.rule_applies(vec, runtime, keys=data["keys"])
+        if applies != tv.marked_beyond(vec, runtime):
+            print("MARKER: key %s is %smarked beyond %s, but the rule %s it"
+                  % (vec["name"], "" if tv.marked_beyond(vec, runtime) else "not ", runtime,
+                     "changes" if applies else "does not change"))
+            bad += 1
+    return bad
+
+
+def after(data, rule, runtime):
+    """data with every value and key replaced by what rule(runtime) stores."""
+    keys = data["keys"]
+    if rule is tv.stored_back_by:
+        keys = tv.keys_stored_back_by(runtime, keys)
+    else:
+        keys = [dict(k, key=rule(runtime, k["key"])) for k in keys]
+    return {"values": [dict(v, value=rule(runtime, v["value"])) for v in data["values"]],
+            "keys": keys}
+
+
+def save(data, path):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    return path
+
+
 def pair(writer, reader, vectors, tmp):
+    """writer stores every vector in "a"; reader checks "a" (as the writer's
+    rules stored it) and stores what it read in "b"; writer checks "b" (as the
+    reader's rules stored it back). Every row of "a" and "b" must be the
+    canonical row of what the rules predict: identical bytes wherever both
+    languages hold the value exactly."""
+    wrt, rrt = LANGS[writer][1], LANGS[reader][1]
+    data = tv.load(vectors)
+    bad = check_markers(data, wrt) + (check_markers(data, rrt) if rrt != wrt else 0)
+    as_written = after(data, tv.written_by, wrt)
+    as_copied = after(as_written, tv.stored_back_by, rrt)
     path = os.path.join(tmp, "%s_to_%s.pd" % (writer, reader))
     run(writer, "write", path, "a", vectors)
-    run(reader, "copy", path, "a", "b", vectors)
-    bad = compare_rows(path, "a", "b") + compare_rows(path, "a.keys", "b.keys")
-    run(writer, "check", path, "b", vectors)
+    want_vals, want_keys = expected_rows(as_written)
+    bad += compare_rows(path, "a", want_vals, "as %s writes it" % wrt)
+    bad += compare_rows(path, "a.keys", want_keys, "as %s writes it" % wrt)
+    run(reader, "copy", path, "a", "b", save(as_written, os.path.join(tmp, "a.json")))
+    want_vals, want_keys = expected_rows(as_copied)
+    bad += compare_rows(path, "b", want_vals, "as %s stores back what it read" % rrt)
+    bad += compare_rows(path, "b.keys", want_keys, "as %s stores back what it read" % rrt)
+    run(writer, "check", path, "b", save(as_copied, os.path.join(tmp, "b.json")))
     return bad
 
 
 def independent(writer, vectors, tmp):
     path = os.path.join(tmp, "independent_%s.pd" % writer)
     run(writer, "write", path, "a", vectors)
-    data = tv.load(vectors)
+    data = after(tv.load(vectors), tv.written_by, LANGS[writer][1])
     stored = {k[1].decode(): v for k, v in rows(path, "a").items() if k[0] == "text"}
     bad = 0
     shell = shell_scalars(path)

@@ -118,3 +118,152 @@ def ext_hook(code, data):
 def unpack(blob):
     return msgpack.unpackb(blob, raw=False, strict_map_key=False, ext_hook=ext_hook,
                            use_list=True)
+
+
+# ---------------------------------------------------------------------------
+# What each runtime stores: the documented rules for values it cannot hold
+# exactly (docs/LUA.md, "Values"). Runtimes: c, python, lua5.4, lua5.3,
+# lua5.1, luajit; a "beyond" marker names a runtime or "lua" (all four).
+
+LUA_RUNTIMES = ("lua5.4", "lua5.3", "lua5.1", "luajit")
+DOUBLE_RUNTIMES = ("lua5.1", "luajit")  # numbers are doubles only
+TWO53 = 2 ** 53
+
+
+def family(runtime):
+    return "lua" if runtime in LUA_RUNTIMES else runtime
+
+
+def marked_beyond(vec, runtime):
+    marks = vec.get("beyond", [])
+    return runtime in marks or family(runtime) in marks
+
+
+def _valid_utf8(b):
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _map(t, fn):
+    """t with fn applied to every scalar (map keys included, as fn(x, key_of_map))."""
+    kind = t[0]
+    if kind == "list":
+        return ["list", [_map(x, fn) for x in t[1]]]
+    if kind == "map":
+        texts = {k[1] for k, _ in t[1] if k[0] == "text"}
+        return ["map", [[fn(k, texts), _map(v, fn)] for k, v in t[1]]]
+    return fn(t, None)
+
+
+def _double_number(t, _texts=None):
+    """5.1/LuaJIT: a float that is integral, within 2^53 and not -0.0 is an
+    integer to the binding (it cannot tell 1.0 from 1)."""
+    if t[0] == "float":
+        f = float(t[1])
+        if (math.isfinite(f) and f == int(f) and abs(f) <= TWO53
+                and not (f == 0 and math.copysign(1, f) < 0)):
+            return ["int", str(int(f))]
+    return t
+
+
+def _string_back(t, texts=None):
+    """Lua reads text and bytes as plain strings (a bytes map key equal to a
+    text key of its map as a bytes box); a plain string is stored as text
+    when it is valid UTF-8."""
+    if t[0] == "bytes":
+        b = bytes.fromhex(t[1])
+        if _valid_utf8(b) and not (texts is not None and b.decode("utf-8") in texts):
+            return ["text", b.decode("utf-8")]
+    return t
+
+
+def written_by(runtime, t):
+    """What runtime stores when it writes typed value t as well as it can
+    (Lua forces text/bytes/int64 with boxes, but has no float box on 5.1)."""
+    t = expand(t)
+    if runtime in DOUBLE_RUNTIMES:
+        return _map(t, _double_number)
+    return t
+
+
+def stored_back_by(runtime, t):
+    """What runtime stores when it reads t and writes back what it read."""
+    t = expand(t)
+    if family(runtime) != "lua":
+        return t
+    if runtime in DOUBLE_RUNTIMES:
+        t = _map(t, _double_number)
+    return _map(t, _string_back)
+
+
+def has_wide_int(t):
+    """An integer beyond +-2^53: read as a permadict.int64 box on 5.1/LuaJIT."""
+    t = expand(t)
+    if t[0] == "int":
+        return abs(int(t[1])) > TWO53
+    if t[0] == "list":
+        return any(has_wide_int(x) for x in t[1])
+    if t[0] == "map":
+        return any(has_wide_int(k) or has_wide_int(v) for k, v in t[1])
+    return False
+
+
+def keys_stored_back_by(runtime, keys):
+    """The key vectors after runtime iterated them (in key order) and stored
+    each key it read with its name: keys that read as the same Lua value
+    collapse, the later one (bytes sorts after text) winning."""
+    out = {}
+    for vec in sorted(keys, key=lambda v: key_order(v["key"])):
+        k = stored_back_by(runtime, vec["key"])
+        out[json.dumps(k)] = {"name": vec["name"], "key": k}
+    return list(out.values())
+
+
+def rule_applies(vec, runtime, keys=None):
+    """True when runtime cannot hold vec exactly, by the rules above: what it
+    stores or stores back differs, or it reads an int64 box. With keys (the
+    whole key list), vec is a key vector and collisions count too."""
+    if keys is not None:
+        t = vec["key"]
+        back = keys_stored_back_by(runtime, keys)
+        survived = any(b["name"] == vec["name"] and b["key"] == t for b in back)
+        return (not survived or written_by(runtime, t) != t
+                or (runtime in DOUBLE_RUNTIMES and has_wide_int(t)))
+    t = expand(vec["value"])
+    return (written_by(runtime, t) != t or stored_back_by(runtime, t) != t
+            or (runtime in DOUBLE_RUNTIMES and has_wide_int(t)))
+
+
+def stored_row(t):
+    """(type code, SQLite storage class, value) of typed value t as FORMAT.md
+    4 stores it; floats as their 8 bytes, text as UTF-8."""
+    kind = t[0]
+    if kind in ("list", "map", "private"):
+        return (6, "blob", canonical_msgpack(t))
+    v = scalar(t)
+    if kind == "null":
+        return (0, "null", None)
+    if kind == "bool":
+        return (1, "integer", int(v))
+    if kind == "int":
+        return (2, "integer", v)
+    if kind == "float":
+        if math.isnan(v):
+            return (3, "null", None)  # FORMAT.md: NULL means NaN
+        return (3, "real", struct.pack(">d", v))
+    if kind == "text":
+        return (4, "text", v.encode("utf-8"))
+    return (5, "blob", v)
+
+
+def stored_key(t):
+    """(SQLite storage class, stored key) of a typed key."""
+    v = scalar(t)
+    if t[0] == "int":
+        return ("integer", v)
+    if t[0] == "text":
+        return ("text", v.encode("utf-8"))
+    return ("blob", v)

@@ -56,4 +56,33 @@ T.case("inside a transaction begun before fork the child gets EFORKED", function
   T.eq(d.in_txn, "parent")
 end)
 
+T.case("a watching child reopens and sees the parent write; the parent still watches", function()
+  local v0 = permadict.version(d)
+  T.eq(permadict.wait(d, v0, 0), nil, "the parent watches before fork")
+  permadict.watch_fd(d)
+  local pid = ffi.C.fork()
+  assert(pid >= 0, "fork failed")
+  if pid == 0 then
+    local ok, code = pcall(function()
+      local v = permadict.wait(d, v0, 10)
+      if v ~= v0 + 1 then return 1 end
+      local changes = permadict.changes(d, v0)
+      if #changes ~= 1 or changes[1].key ~= "from parent" then return 2 end
+      return 0
+    end)
+    ffi.C._exit(ok and code or 99)
+  end
+  os.execute("sleep 0.2")
+  d["from parent"] = 1
+  local status = ffi.new("int[1]")
+  ffi.C.waitpid(pid, status, 0)
+  T.eq(math.floor(status[0] / 256), 0, "child exit status")
+  local peer = assert(os.getenv("PD_WATCH_PEER"), "PD_WATCH_PEER not set: run through ctest")
+  local v1 = permadict.version(d)
+  local p = assert(io.popen(("sleep 0.2; '%s' '%s' set from-c 1 && echo ok"):format(peer, path)))
+  T.eq(permadict.wait(d, v1, 10), v1 + 1, "the parent wakes for a C writer")
+  T.eq(p:read("*a"), "ok\n")
+  p:close()
+end)
+
 T.done()

@@ -100,4 +100,36 @@ T.case("closing the dict ends its iterators with a clear error", function()
   T.raises(iter, "attempt to use a closed permadict")
 end)
 
+T.case("a row that cannot be decoded raises naming its key; the walk goes on past it", function()
+  local bad_path = T.tmpdir() .. "/undecodable.db"
+  local bd = assert(permadict.open(bad_path))
+  bd.a, bd.b, bd.c, bd.d = 1, permadict.array({ 1, 2 }), 3, "x"
+  -- Damage two rows with raw SQL: a packed value that is not MessagePack, an unknown type.
+  local sql = "UPDATE permadict_items SET value = x'c1' WHERE key = 'b';" ..
+              "UPDATE permadict_items SET type = 99 WHERE key = 'c';"
+  local ok = os.execute(("sqlite3 '%s' \"%s\""):format(bad_path, sql))
+  T.truthy(ok == true or ok == 0, "sqlite3 shell ran")
+  local iter, state, ctl = permadict.pairs(bd)
+  local seen = {}
+  for _ = 1, 5 do
+    local fine, k, v = pcall(iter, state, ctl)
+    if fine then
+      seen[#seen + 1] = tostring(k) .. "=" .. tostring(v)
+    else
+      T.eq(permadict.errcode(k), "EDECODE", "error code")
+      local key = k:match("entry '(%w)'")
+      T.truthy(key, "the message names the key: " .. k)
+      seen[#seen + 1] = "error:" .. key
+    end
+  end
+  T.eq(table.concat(seen, ","), "a=1,error:b,error:c,d=x,nil=nil")
+  -- Keys alone need no value decoding: all four come.
+  local keys = {}
+  for k in permadict.pairs(bd, { values = false }) do
+    keys[#keys + 1] = k
+  end
+  T.eq(table.concat(keys, ","), "a,b,c,d")
+  permadict.close(bd)
+end)
+
 T.done()

@@ -466,20 +466,20 @@ class Permadict(collections.abc.MutableMapping):
 
     def _next_item(self, c: _Cursor, values: bool, last: Any) -> Optional[Tuple[Any, Any]]:
         """The next (key, value-or-None) of cursor c, or None at the end. Lock held."""
-        if c.it is None:
-            if self._h is None:
-                raise ClosedError("Permadict closed during iteration")
-            # The handle was reopened after fork(): go on from the last key seen.
-            start = None if last is _MISSING else last
-            c.it = self._retry(_iter_open, (values, None, start, None, 0))
-            if self._pickle and values:
-                _set_pickle(c.it, 1)
-            self._cursors.add(c)
-            if start is not None:
-                r = _iter_next(c.it)
-                if r is None or type(r[0]) is not type(last) or r[0] != last:
-                    return r
+        if c.it is None and self._h is None:
+            raise ClosedError("Permadict closed during iteration")
         try:
+            if c.it is None:
+                # The handle was reopened after fork(): go on from the last key seen.
+                start = None if last is _MISSING else last
+                c.it = self._retry(_iter_open, (values, None, start, None, 0))
+                if self._pickle and values:
+                    _set_pickle(c.it, 1)
+                self._cursors.add(c)
+                if start is not None:
+                    r = _iter_next(c.it)
+                    if r is None or type(r[0]) is not type(last) or r[0] != last:
+                        return r
             return _iter_next(c.it)
         except ForkedError:
             self._reopen()
@@ -501,6 +501,7 @@ class Permadict(collections.abc.MutableMapping):
         The core's iterator skips the row and reports only a message, so the key
         is found again: the first key after ``last`` whose value cannot be read.
         """
+        candidate: Any = None
         try:
             it = _iter_open(self._h, (False, None, None if last is _MISSING else last, None, 2))
             try:
@@ -512,9 +513,10 @@ class Permadict(collections.abc.MutableMapping):
                 _iter_free(it)
             if r is None:
                 return None
-            _get(self._h, r[0])
+            candidate = r[0]
+            _get(self._h, candidate)
         except DecodeError:
-            return r[0]
+            return candidate  # None when the key itself could not be read
         except Error:
             return None
         return None  # readable now: rewritten meanwhile, so not the row that failed
@@ -672,13 +674,16 @@ class Permadict(collections.abc.MutableMapping):
         """The namespace's change counter: it grows with every committed change."""
         return self._retry(_core.version)
 
-    def changes(self, since: int) -> List[Tuple[int, str, Optional[Key]]]:
+    def changes(self, since: int) -> List[Change]:
         """The changes committed after version ``since``, oldest first.
 
-        Each is ``(version, op, key)`` with op ``"set"``, ``"delete"`` or ``"clear"``
-        (key None). :class:`ResyncError` when the bounded log no longer reaches
-        back that far: re-read everything and carry on from :attr:`version`.
+        Each is a :class:`Change` ``(version, op, key)`` with op ``"set"``,
+        ``"delete"`` or ``"clear"`` (key None). A transaction of many changes
+        gives one Change per key, with consecutive versions. :class:`ResyncNeeded`
+        when the bounded log (the last 10,000 changes) no longer reaches back
+        that far: re-read everything and carry on from :attr:`version`.
         """
+        since = operator.index(since)
         with self._lock:
             c = self._retry(_core.changes_open, since)
             try:
@@ -687,9 +692,163 @@ class Permadict(collections.abc.MutableMapping):
                     r = _core.changes_next(c)
                     if r is None:
                         return out
-                    out.append((r[0], _CHANGE_OPS.get(r[1], str(r[1])), r[2]))
+                    out.append(Change(r[0], _CHANGE_OPS.get(r[1], str(r[1])), r[2]))
             finally:
                 _core.changes_free(c)
+
+    def wait(self, since: int, timeout: Optional[float] = None) -> Optional[int]:
+        """Block until the version exceeds ``since``; return the new version.
+
+        Returns None when ``timeout`` seconds pass without a change (``None``
+        waits forever, 0 just looks). Sees commits of every process and thread,
+        in any language. It sleeps in the kernel (inotify on the file) without
+        holding this Permadict's lock or the GIL, so other threads keep using
+        it; :meth:`close` from another thread makes it raise :class:`ClosedError`.
+        Inside a :meth:`transaction` it raises :class:`MisuseError`: the
+        transaction's lock would keep every writer out.
+        """
+        since = operator.index(since)
+        deadline = _deadline(timeout)
+        if self._path in (":memory:", ""):
+            return self._wait_memory(since, deadline)
+        poller = select.poll()
+        waker_registered = False
+        while True:
+            if not self._lock_until(deadline):
+                return None  # another thread's transaction outlasted the timeout
+            try:
+                v = self._version_after(since)
+                if v is not None:
+                    return v
+                left = _remaining(deadline)
+                if left == 0.0:
+                    return None
+                if self._waker is None:
+                    self._waker = _Waker()
+                waker = self._waker
+                # A descriptor of our own on the same watch: close() may close the
+                # handle's while this thread sleeps on it, and its number be reused.
+                fd = os.dup(self._retry(_core.watch_fd))
+            finally:
+                self._lock.release()
+            try:
+                if not waker_registered:
+                    poller.register(waker.fileno(), select.POLLIN)
+                    waker_registered = True
+                poller.register(fd, select.POLLIN)
+                poller.poll(None if left is None else max(1, math.ceil(left * 1000)))
+            finally:
+                poller.unregister(fd)
+                os.close(fd)
+
+    def _lock_until(self, deadline: Optional[float]) -> bool:
+        """Take the lock, waiting no later than deadline; False if that passed."""
+        left = _remaining(deadline)
+        return self._lock.acquire(timeout=-1 if left is None else left)
+
+    def _version_after(self, since: int) -> Optional[int]:
+        """The version if above since, else None; drains the watch descriptor. Lock held."""
+        try:
+            return _core.wait(self._h, since, 0)
+        except ForkedError:
+            self._reopen()
+            return _core.wait(self._h, since, 0)
+
+    def _wait_memory(self, since: int, deadline: Optional[float]) -> Optional[int]:
+        """wait() on an in-memory dict: only other threads can change it, and no
+        file tells when they do, so the version is re-read with a growing pause."""
+        step = _MEMORY_POLL_FIRST
+        while True:
+            if not self._lock_until(deadline):
+                return None
+            try:
+                v = self._version_after(since)
+            finally:
+                self._lock.release()
+            if v is not None:
+                return v
+            left = _remaining(deadline)
+            if left == 0.0:
+                return None
+            time.sleep(step if left is None else min(step, left))
+            step = min(step * 2, _MEMORY_POLL_CAP)
+
+    def watch(self, since: Optional[int] = None,
+              timeout: Optional[float] = None) -> Iterator[Change]:
+        """Every change after ``since`` (default: the current version), as it happens.
+
+        ``for change in d.watch(): ...`` runs forever; with ``timeout`` the
+        iteration ends once that many seconds pass without a change. When the
+        log no longer reaches back (changes were missed), it yields
+        ``Change(version, "resync", None)``: re-read what you need, then it
+        goes on from that version.
+        """
+        current = self.version if since is None else operator.index(since)
+        woke: Optional[int] = None
+        while True:
+            try:
+                batch = self.changes(current)
+            except ResyncNeeded:
+                current, woke = self.version, None
+                yield Change(current, "resync", None)
+                continue
+            for change in batch:
+                current = change.version
+                yield change
+            if batch:
+                woke = None
+                continue
+            if woke is not None and woke > current:
+                current = woke  # a version with nothing logged: do not wake for it again
+            woke = self.wait(current, timeout)
+            if woke is None:
+                return
+
+    def watch_fd(self) -> int:
+        """A file descriptor that becomes readable when the file may have changed.
+
+        For event loops (``loop.add_reader``, ``select``): when it is readable,
+        call ``d.wait(since, 0)``, which reads the version and drains it. It
+        belongs to this Permadict: do not close it; it is valid until
+        :meth:`close` (a Permadict reopened after fork gets a new one).
+        """
+        return self._retry(_core.watch_fd)
+
+    async def wait_async(self, since: int, timeout: Optional[float] = None) -> Optional[int]:
+        """:meth:`wait` for asyncio: the new version, or None after ``timeout`` seconds.
+
+        Never blocks the event loop: it waits on :meth:`watch_fd` with
+        ``loop.add_reader``. Many coroutines may wait at once.
+        """
+        since = operator.index(since)
+        deadline = _deadline(timeout)
+        loop = asyncio.get_running_loop()
+        while True:
+            # Never block the loop on the lock: another thread may be in a transaction.
+            while not self._lock.acquire(blocking=False):
+                if _remaining(deadline) == 0.0:
+                    return None
+                await asyncio.sleep(0.001)
+            try:
+                v = self._version_after(since)
+                if v is not None:
+                    return v
+                left = _remaining(deadline)
+                if left == 0.0:
+                    return None
+                fd = os.dup(self._retry(_core.watch_fd))  # see wait()
+                fut = loop.create_future()
+                self._async_waiters.add((loop, fut))
+            finally:
+                self._lock.release()
+            try:
+                loop.add_reader(fd, _wake, fut)
+                await asyncio.wait([fut], timeout=left)
+            finally:
+                loop.remove_reader(fd)
+                os.close(fd)
+                self._async_waiters.discard((loop, fut))
+                fut.cancel()
 
     # --------------------------------------------------------- maintenance
 

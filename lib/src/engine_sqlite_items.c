@@ -1,0 +1,233 @@
+/*
+ * engine_sqlite_items.c - the SQLite engine's item operations: get, count,
+ * version, put, remove, clear, with the namespace row and change log kept in
+ * step (FORMAT.md sections 2, 4 and 5).
+ *
+ * Speed: a write transaction reads the namespace row once (which also tells a
+ * dropped namespace, PD_EGONE, before anything is written) and then keeps the
+ * version and the count delta in the handle. The row is written back once,
+ * before COMMIT or before anything in the same transaction reads it, instead
+ * of once per change. Each change still appends its own change log row at
+ * once, in the same transaction. So an overwrite is two statements (UPDATE
+ * item, INSERT log), a new key three.
+ */
+#include "backend.h"
+
+static int gone(pd_dict *d) {
+  return pd__err(d, PD_EGONE, "namespace '%s' of '%s' was dropped", d->name, d->path);
+}
+
+void pd__sq_ns_forget(pd_dict *d) {
+  d->ns_known = 0;
+  d->ns_dirty = 0;
+  d->count_delta = 0;
+}
+
+/* Reads the namespace row once per write transaction. */
+static int ns_load(pd_dict *d) {
+  if (d->ns_known) return PD_OK;
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_NAMESPACE_VERSION, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  int src = pd__step(d, st);
+  if (src == SQLITE_ROW) d->version = sqlite3_column_int64(st, 0);
+  pd__stmt_done(st);
+  if (src == SQLITE_DONE) return gone(d);
+  if (src != SQLITE_ROW) return pd__sqlite_err(d, src, "reading the namespace");
+  d->ns_known = 1;
+  d->ns_dirty = 0;
+  d->count_delta = 0;
+  return PD_OK;
+}
+
+int pd__sq_ns_flush(pd_dict *d) {
+  if (!d->ns_dirty) return PD_OK;
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_BUMP_NAMESPACE, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  sqlite3_bind_int64(st, 2, d->version);
+  sqlite3_bind_int64(st, 3, d->count_delta);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "updating the namespace");
+  /* The row was read in this transaction and nobody else can write. */
+  if (sqlite3_changes(d->db) == 0) return gone(d);
+  d->ns_dirty = 0;
+  d->count_delta = 0;
+  return PD_OK;
+}
+
+/* Deletes log rows more than PD__CHANGES_KEEP versions old. Done once every
+ * PD__CHANGES_PRUNE_EVERY versions so the cost is spread thin. */
+static int prune(pd_dict *d, int64_t version) {
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_PRUNE_CHANGES, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  sqlite3_bind_int64(st, 2, version - PD__CHANGES_KEEP);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "pruning the change log");
+}
+
+/* Logs one change (FORMAT.md 5) after ns_load: the next version, the count
+ * delta (both pending in the handle) and a log row. key NULL: clear. */
+static int log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta) {
+  int rc = PD_OK;
+  int64_t version = d->version + 1;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_LOG_CHANGE, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  sqlite3_bind_int64(st, 2, version);
+  sqlite3_bind_int(st, 3, op);
+  if (key) pd__bind_key(st, 4, key);
+  else sqlite3_bind_null(st, 4);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "appending to the change log");
+  d->version = version;
+  d->count_delta += count_delta;
+  d->ns_dirty = 1;
+  if (version % PD__CHANGES_PRUNE_EVERY == 0 && version > PD__CHANGES_KEEP)
+    return prune(d, version);
+  return PD_OK;
+}
+
+int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
+  int rc = PD_OK;
+  *found = 0;
+  /* contains needs no value: a narrower statement, nothing copied. */
+  sqlite3_stmt *st = pd__stmt(d, out ? PD__ST_GET : PD__ST_CONTAINS, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  pd__bind_key(st, 2, key);
+  int src = pd__step(d, st);
+  if (src == SQLITE_ROW) {
+    *found = 1;
+    if (!out) {
+      pd__stmt_done(st);
+      return PD_OK;
+    }
+    char why[256];
+    pd_val v;
+    d->out.len = 0;
+    rc = pd__column_value(st, 0, &d->out, &v, why, sizeof why);
+    pd__stmt_done(st);
+    if (rc == PD_EDECODE) {
+      char kb[128];
+      *found = 0;
+      return pd__err(d, rc, "value of key %s in '%s' cannot be decoded: %s",
+                     pd__key_describe(key, kb, sizeof kb), d->path, why);
+    }
+    if (rc) {
+      *found = 0;
+      return pd__err(d, rc, "out of memory reading a value");
+    }
+    pd__val_fix(&v, &d->out);
+    *out = v;
+    return PD_OK;
+  }
+  pd__stmt_done(st);
+  if (src == SQLITE_DONE) return PD_OK;
+  return pd__sqlite_err(d, src, "reading a key");
+}
+
+/* Reads the stored (count, version) row; *exists 0 when it is gone. Pending
+ * changes of this transaction are written first so the row is current. */
+static int ns_row(pd_dict *d, int64_t *count, int64_t *version, int *exists) {
+  int rc = pd__sq_ns_flush(d);
+  if (rc) return rc;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_NAMESPACE_ROW, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  int src = pd__step(d, st);
+  *exists = src == SQLITE_ROW;
+  if (src == SQLITE_ROW) {
+    if (count) *count = sqlite3_column_int64(st, 0);
+    if (version) *version = sqlite3_column_int64(st, 1);
+  }
+  pd__stmt_done(st);
+  if (src != SQLITE_ROW && src != SQLITE_DONE)
+    return pd__sqlite_err(d, src, "reading the namespace");
+  return PD_OK;
+}
+
+int pd__sq_count(pd_dict *d, int64_t *out) {
+  /* O(1): the count kept in permadict_namespaces, never COUNT(*). */
+  int exists = 0;
+  int rc = ns_row(d, out, NULL, &exists);
+  if (!rc && !exists) *out = 0; /* dropped: reads as empty */
+  return rc;
+}
+
+int pd__sq_version(pd_dict *d, int64_t *out) {
+  if (d->ns_known) { /* inside our write transaction: pending included */
+    *out = d->version;
+    return PD_OK;
+  }
+  int exists = 0;
+  int rc = ns_row(d, NULL, out, &exists);
+  if (!rc && !exists) return gone(d);
+  return rc;
+}
+
+/* Runs an item statement bound as (ns, key[, type, value]); returns the
+ * number of rows it changed or a negative PD code. */
+static int run_item(pd_dict *d, pd__stmt_id id, const pd_val *key, const pd_val *store,
+                    const char *what) {
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, id, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  pd__bind_key(st, 2, key);
+  if (store) pd__bind_value(st, 3, store);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, what);
+  return sqlite3_changes(d->db);
+}
+
+int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
+  int rc = ns_load(d); /* PD_EGONE before anything is written */
+  if (rc) return rc;
+  int added = 0;
+  int n = run_item(d, PD__ST_UPDATE_ITEM, key, store, "storing a value");
+  if (n == 0) {
+    n = run_item(d, PD__ST_INSERT_ITEM, key, store, "storing a value");
+    added = 1;
+  }
+  if (n < 0) return n;
+  *partial = 1;
+  return log_change(d, PD_CHANGE_SET, key, added);
+}
+
+int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {
+  int rc = ns_load(d);
+  if (rc) return rc;
+  int n = run_item(d, PD__ST_DELETE_ITEM, key, NULL, "deleting a key");
+  if (n < 0) return n;
+  if (n == 0) {
+    char kb[128];
+    return pd__err(d, PD_ENOTFOUND, "key %s not found", pd__key_describe(key, kb, sizeof kb));
+  }
+  *partial = 1;
+  return log_change(d, PD_CHANGE_DELETE, key, -1);
+}
+
+int pd__sq_clear(pd_dict *d, int *partial) {
+  int rc = ns_load(d);
+  if (rc) return rc;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_CLEAR_ITEMS, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "clearing");
+  int64_t removed = sqlite3_changes64(d->db);
+  if (removed > 0) *partial = 1;
+  rc = log_change(d, PD_CHANGE_CLEAR, NULL, -removed);
+  if (!rc) *partial = 1;
+  return rc;
+}

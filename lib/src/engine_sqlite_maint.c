@@ -1,0 +1,152 @@
+/*
+ * engine_sqlite_maint.c - the SQLite engine's statistics and checks
+ * (pd_stats_get and pd_check).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "engine.h"
+
+static int query_int(pd_dict *d, const char *sql, int64_t bind, int64_t *out) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+  if (src == SQLITE_OK) {
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, bind);
+    src = pd__step(d, st);
+  }
+  *out = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return src == SQLITE_ROW || src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, sql);
+}
+
+static int64_t file_size(const char *path, const char *suffix) {
+  char p[4096];
+  struct stat st;
+  snprintf(p, sizeof p, "%s%s", path, suffix);
+  return stat(p, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+int pd__sq_stats(pd_dict *d, pd_stats *out) {
+  int opened = 0;
+  int64_t v = 0;
+  int rc = pd__sq_ns_flush(d);
+  if (!rc) rc = pd__sq_read_begin(d, &opened);
+  if (!rc) rc = query_int(d, "SELECT count FROM permadict_namespaces WHERE id = ?1", d->ns_id, &out->count);
+  if (!rc) rc = query_int(d, "SELECT version FROM permadict_namespaces WHERE id = ?1", d->ns_id, &out->version);
+  if (!rc) rc = query_int(d, "SELECT count(*) FROM permadict_namespaces", 0, &out->namespaces);
+  if (!rc) rc = query_int(d, "PRAGMA page_size", 0, &out->page_size);
+  if (!rc) rc = query_int(d, "PRAGMA page_count", 0, &out->page_count);
+  if (!rc) rc = query_int(d, "PRAGMA freelist_count", 0, &out->freelist_count);
+  if (!rc) rc = query_int(d, "PRAGMA user_version", 0, &v);
+  pd__sq_read_end(d, opened);
+  out->format_version = (int)v;
+  if (!d->memory) {
+    out->file_bytes = file_size(d->real_path, "");
+    out->wal_bytes = file_size(d->real_path, "-wal");
+  } else {
+    out->file_bytes = out->page_size * out->page_count;
+  }
+  return rc;
+}
+
+/* SQLite's own structural check; the first problem becomes the message. */
+static int integrity(pd_dict *d) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, "PRAGMA integrity_check", -1, &st, NULL);
+  if (src == SQLITE_OK) src = pd__step(d, st);
+  int rc = PD_OK;
+  if (src == SQLITE_ROW) {
+    const char *res = (const char *)sqlite3_column_text(st, 0);
+    if (!res || strcmp(res, "ok") != 0)
+      rc = pd__err(d, PD_ECORRUPT, "'%s' fails the integrity check: %s", d->path,
+                   res ? res : "(no result)");
+  } else {
+    rc = pd__sqlite_err(d, src, "checking integrity");
+    if (rc != PD_EBUSY && rc != PD_ENOMEM) rc = PD_ECORRUPT;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Every namespace's stored count equals its rows; no item without one. */
+static int counts(pd_dict *d) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(
+      d->db,
+      "SELECT n.name, n.count, (SELECT count(*) FROM permadict_items i WHERE i.ns = n.id) "
+      "FROM permadict_namespaces n "
+      "UNION ALL SELECT NULL, 0, count(*) FROM permadict_items i "
+      "WHERE i.ns NOT IN (SELECT id FROM permadict_namespaces)",
+      -1, &st, NULL);
+  int rc = PD_OK;
+  while (src == SQLITE_OK || src == SQLITE_ROW) {
+    src = pd__step(d, st);
+    if (src != SQLITE_ROW) break;
+    int64_t stored = sqlite3_column_int64(st, 1), real = sqlite3_column_int64(st, 2);
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    if (!name && real) {
+      rc = pd__err(d, PD_ECORRUPT, "'%s' holds %" PRId64 " items of no namespace",
+                   d->path, real);
+      break;
+    }
+    if (name && stored != real) {
+      rc = pd__err(d, PD_ECORRUPT,
+                   "namespace '%s' of '%s' records %" PRId64 " entries but holds %" PRId64,
+                   name, d->path, stored, real);
+      break;
+    }
+  }
+  if (!rc && src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "checking counts");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Every key and value of every namespace decodes (FORMAT.md 3 and 4). */
+static int decodable(pd_dict *d) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db,
+                               "SELECT i.key, i.type, i.value, n.name FROM permadict_items i "
+                               "JOIN permadict_namespaces n ON n.id = i.ns",
+                               -1, &st, NULL);
+  pd__buf buf = {0};
+  int rc = PD_OK;
+  while (src == SQLITE_OK || src == SQLITE_ROW) {
+    src = pd__step(d, st);
+    if (src != SQLITE_ROW) break;
+    char why[256], kb[128];
+    pd_val key, val;
+    buf.len = 0;
+    rc = pd__column_key(st, 0, &buf, &key, why, sizeof why);
+    if (rc == PD_OK) rc = pd__column_value(st, 1, &buf, &val, why, sizeof why);
+    pd__val_fix(&key, &buf); /* only now: reading the value may move buf */
+    if (rc == PD_ENOMEM) {
+      rc = pd__err(d, rc, "out of memory checking values");
+      break;
+    }
+    if (rc) {
+      rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s', key %s: %s",
+                   (const char *)sqlite3_column_text(st, 3), d->path,
+                   key.kind == PD_NULL ? "(unreadable)" : pd__key_describe(&key, kb, sizeof kb),
+                   why);
+      break;
+    }
+  }
+  if (!rc && src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "checking values");
+  sqlite3_finalize(st);
+  pd__buf_free(&buf);
+  return rc;
+}
+
+int pd__sq_check(pd_dict *d) {
+  int opened = 0;
+  int rc = pd__sq_ns_flush(d);
+  if (!rc) rc = pd__sq_read_begin(d, &opened);
+  if (!rc) rc = integrity(d);
+  if (!rc) rc = counts(d);
+  if (!rc) rc = decodable(d);
+  pd__sq_read_end(d, opened);
+  return rc;
+}

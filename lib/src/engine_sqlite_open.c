@@ -1,0 +1,244 @@
+/*
+ * engine_sqlite_open.c - the SQLite engine's connect and disconnect: opening
+ * a checked file, the connection's settings, attaching the namespace, and
+ * the commit stamp the read cache relies on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "engine.h"
+
+/* Page cache per connection, by measurement: 8 MiB (negative = KiB) holds
+ * the index and table pages of a few hundred thousand small entries; larger
+ * gave nothing measurable for gets once the read cache answers repeats. */
+#define CACHE_PRAGMA "PRAGMA cache_size = -8192"
+
+static int pragma_int(pd_dict *d, const char *sql, int64_t *out) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+  if (src == SQLITE_OK) {
+    src = pd__step(d, st);
+    if (src == SQLITE_ROW) {
+      *out = sqlite3_column_int64(st, 0);
+      src = SQLITE_OK;
+    }
+  }
+  int rc = src == SQLITE_OK ? PD_OK : pd__sqlite_err(d, src, sql);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Looks the namespace up; creates it when allowed. */
+static int namespace_attach(pd_dict *d) {
+  static const char find_sql[] = "SELECT id FROM permadict_namespaces WHERE name = ?1";
+  for (int pass = 0; pass < 2; pass++) {
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(d->db, find_sql, -1, &st, NULL);
+    if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+    if (src == SQLITE_OK) src = pd__step(d, st);
+    if (src == SQLITE_ROW) {
+      d->ns_id = sqlite3_column_int64(st, 0);
+      sqlite3_finalize(st);
+      return PD_OK;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "looking up the namespace");
+    if (pass == 1) break;
+    if (d->opts.readonly || !d->opts.create)
+      return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
+                     d->name, d->path,
+                     d->opts.readonly ? " (a read-only open never creates it)" : "");
+    int rc = pd__exec(d, "BEGIN IMMEDIATE");
+    if (rc) return rc;
+    st = NULL;
+    src = sqlite3_prepare_v2(d->db,
+                             "INSERT OR IGNORE INTO permadict_namespaces (name) VALUES (?1)",
+                             -1, &st, NULL);
+    if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+    if (src == SQLITE_OK) src = pd__step(d, st);
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) {
+      rc = pd__sqlite_err(d, src, "creating the namespace");
+      sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+      return rc;
+    }
+    rc = pd__exec(d, "COMMIT");
+    if (rc) {
+      sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+      return rc;
+    }
+  }
+  return pd__err(d, PD_ERROR, "namespace '%s' vanished while being created", d->name);
+}
+
+/* Checks identity again through SQLite (the header pre-check read only the
+ * main file; a newer format may be recorded in the WAL). */
+static int identity_via_sqlite(pd_dict *d) {
+  int64_t app = 0, ver = 0;
+  int rc = pragma_int(d, "PRAGMA application_id", &app);
+  if (!rc) rc = pragma_int(d, "PRAGMA user_version", &ver);
+  if (rc) return rc;
+  if ((uint32_t)app != PD__APPLICATION_ID)
+    return pd__err(d, PD_EFORMAT, "'%s' is not a permadict file (application_id 0x%08x)",
+                   d->path, (unsigned)app);
+  if (ver > PD__FORMAT_VERSION)
+    return pd__err(d, PD_EFORMAT,
+                   "'%s' has permadict format version %lld, newer than this "
+                   "library's version %d",
+                   d->path, (long long)ver, PD__FORMAT_VERSION);
+  return PD_OK;
+}
+
+/* Whether the connection runs in WAL mode. */
+static int in_wal_mode(pd_dict *d) {
+  sqlite3_stmt *st = NULL;
+  int wal = 0;
+  if (sqlite3_prepare_v2(d->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+      pd__step(d, st) == SQLITE_ROW) {
+    const char *m = (const char *)sqlite3_column_text(st, 0);
+    wal = m && sqlite3_stricmp(m, "wal") == 0;
+  }
+  sqlite3_finalize(st);
+  return wal;
+}
+
+/*
+ * Finds SQLite's own mapping of the WAL-index (the -shm file, region 0) for
+ * the commit stamp. The file is never opened here: closing any descriptor of
+ * it would drop this process's POSIX locks on it ("How To Corrupt", 2.6).
+ * xShmMap with bExtend 0 only returns a region SQLite already mapped; it is
+ * called only in WAL mode, after namespace_attach ran a read, so the WAL and
+ * its index are open and stay mapped until this connection closes (a switch
+ * out of WAL needs an exclusive lock, which our open connection prevents).
+ */
+static void shm_attach(pd_dict *d) {
+  d->shm = NULL;
+  if (d->memory || !in_wal_mode(d)) return;
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(d->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+      !f || !f->pMethods || f->pMethods->iVersion < 2 || !f->pMethods->xShmMap)
+    return;
+  volatile void *region = NULL;
+  if (f->pMethods->xShmMap(f, 0, 32768, 0, &region) != SQLITE_OK || !region) return;
+  d->shm = (const volatile unsigned char *)region;
+}
+
+/*
+ * The commit stamp (engine.h): the WAL-index header (walformat.html 2.1).
+ * Every commit, checkpoint restart or recovery rewrites it with a new
+ * iChange, mxFrame or salts. Writers store copy 1, then copy 0, with barriers
+ * between; reading copy 0, a full barrier, then copy 1, and accepting only
+ * identical copies with isInit set, gives a header no writer was halfway
+ * through. Anything else answers "no stamp", so the call reads SQLite.
+ */
+int pd__sq_commit_stamp(pd_dict *d, pd__stamp *out) {
+  const volatile unsigned char *h = d->shm;
+  if (!h) return 0;
+  unsigned char copy1[PD__STAMP_BYTES];
+  for (size_t i = 0; i < PD__STAMP_BYTES; i++) out->b[i] = h[i];
+  atomic_thread_fence(memory_order_seq_cst);
+  for (size_t i = 0; i < PD__STAMP_BYTES; i++) copy1[i] = h[PD__STAMP_BYTES + i];
+  if (memcmp(out->b, copy1, PD__STAMP_BYTES) != 0) return 0;
+  return out->b[12] != 0; /* isInit */
+}
+
+void pd__sq_disconnect(pd_dict *d) {
+  /* In a child after fork() the inherited connection is deliberately
+   * leaked, never closed (caveat "fork()"). */
+  if (d->db && d->fork_generation == pd__fork_generation_now()) {
+    pd__stmts_finalize(d);
+    /* Closing rolls back an open transaction. */
+    sqlite3_close_v2(d->db);
+  }
+  memset(d->stmts, 0, sizeof d->stmts);
+  d->db = NULL;
+  d->shm = NULL;
+  pd__sq_ns_forget(d);
+}
+
+/* Opens d->db on d->path with d->opts and attaches the namespace. On
+ * failure d->db is NULL and d->errmsg says why. */
+int pd__sq_connect(pd_dict *d) {
+  pd__file_info info = {0};
+  int rc;
+  d->memory = strcmp(d->path, ":memory:") == 0;
+  if (!d->memory) {
+    rc = pd__file_prepare(d->path, d->opts.readonly, d->opts.create, d->opts.durable,
+                          &info, d->errmsg, sizeof d->errmsg);
+    if (rc) return rc;
+    free(d->real_path);
+    d->real_path = realpath(d->path, NULL);
+    if (!d->real_path) return pd__err(d, PD_ENOMEM, "cannot resolve '%s'", d->path);
+    rc = pd__file_sidecars_check(d->real_path, d->errmsg, sizeof d->errmsg);
+    if (rc) return rc;
+    d->file_dev = info.dev;
+    d->file_ino = info.ino;
+  }
+  /* Caveat "Threads": NOMUTEX, since a handle serves one thread at a time
+   * (enforced by pd__enter). Never SQLITE_OPEN_CREATE on a file: it exists
+   * and was checked; if it vanished since, failing beats making an empty one. */
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  if (d->memory) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
+  else flags |= d->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  int src = sqlite3_open_v2(d->path, &d->db, flags, NULL);
+  if (src != SQLITE_OK) {
+    rc = pd__sqlite_err(d, src, "opening");
+    sqlite3_close(d->db);
+    d->db = NULL;
+    return rc;
+  }
+  sqlite3_extended_result_codes(d->db, 1);
+  pd__busy_install(d);
+  if (!d->memory) {
+    /* The checked file must be the one SQLite opened. */
+    struct stat st;
+    if (stat(d->real_path, &st) != 0 || st.st_dev != info.dev || st.st_ino != info.ino) {
+      rc = pd__err(d, PD_EGONE, "file '%s' was replaced while being opened", d->path);
+      goto fail;
+    }
+  }
+  /* Caveat "Durability": in WAL mode synchronous=NORMAL survives a process
+   * crash but may lose the last commits on power failure; durable asks for
+   * FULL (an fsync per commit). Caveat "Network filesystems": WAL needs
+   * shared memory between processes, so nothing here tries to make remote
+   * filesystems work.
+   * No mmap_size: a mapped file turns an I/O error, or another program
+   * truncating the file, into SIGBUS in the caller's process, which a library
+   * must not risk; and with the read cache answering repeated gets, the
+   * measured gain of mmap for the rest was small (about 0.3 us a get).
+   * temp_store and wal_autocheckpoint stay at SQLite's defaults: nothing here
+   * builds temporary tables, and 1000-page checkpoints measured best for
+   * autocommit sets (larger ones only moved the cost into bigger stalls). */
+  rc = pd__exec(d, d->opts.durable ? "PRAGMA synchronous = FULL"
+                                   : "PRAGMA synchronous = NORMAL");
+  if (!rc) rc = pd__exec(d, CACHE_PRAGMA);
+  if (rc) goto fail;
+  if (d->memory) {
+    src = pd__schema_create(d->db);
+    if (src != SQLITE_OK) {
+      rc = pd__sqlite_err(d, src, "creating the schema");
+      goto fail;
+    }
+  } else {
+    rc = identity_via_sqlite(d);
+    if (rc) goto fail;
+    if (!info.wal && !d->opts.readonly) {
+      rc = pd__exec(d, "PRAGMA journal_mode = WAL");
+      if (rc) goto fail;
+    }
+  }
+  rc = namespace_attach(d);
+  if (rc) goto fail;
+  shm_attach(d);
+  d->fork_generation = pd__fork_generation_now();
+  return PD_OK;
+fail:
+  pd__stmts_finalize(d);
+  sqlite3_close_v2(d->db);
+  d->db = NULL;
+  return rc;
+}
+

@@ -1,0 +1,256 @@
+/*
+ * engine_sqlite_scan.c - the SQLite engine's multi-row reads: scan pages for
+ * iterators, the namespace list and the change log.
+ *
+ * A scan page is one SELECT ... ORDER BY key LIMIT n whose rows are copied
+ * into iterator-owned memory; the statement is finalized before the page is
+ * handed out, so no read transaction is held between pages (writers are
+ * never blocked and a WAL checkpoint is never pinned). The next page starts
+ * strictly after the last key seen (the cursor: a duplicated sqlite3_value,
+ * so even a key of a storage class permadict never writes is stepped past),
+ * so keys deleted meanwhile are simply skipped, never an error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "engine.h"
+
+/* Reads one row into the page; decode problems are kept for the iterator. */
+static int read_row(pd__page *p, sqlite3_stmt *st, int values) {
+  int rc = pd__page_reserve(p);
+  if (rc) return rc;
+  pd__row *r = &p->rows[p->n];
+  char why[256];
+  memset(r, 0, sizeof *r);
+  r->value = pd_null();
+  rc = pd__column_key(st, 0, &p->buf, &r->key, why, sizeof why);
+  if (rc == PD_OK && values) rc = pd__column_value(st, 1, &p->buf, &r->value, why, sizeof why);
+  if (rc == PD_ENOMEM) return rc;
+  if (rc == PD_EDECODE) {
+    r->rc = rc;
+    r->msg_at = pd__buf_append(&p->buf, why, strlen(why));
+    if (r->msg_at == (size_t)-1) return PD_ENOMEM;
+  }
+  p->n++;
+  return PD_OK;
+}
+
+int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *page) {
+  sqlite3_value **last = (sqlite3_value **)cursor;
+  char sql[256];
+  int lower = *last ? 2 : req->lo ? 1 : 0; /* 2: after the cursor */
+  snprintf(sql, sizeof sql,
+           "SELECT key%s FROM permadict_items WHERE ns = ?1%s%s ORDER BY key LIMIT ?4",
+           req->values ? ", type, value" : "",
+           lower == 2 ? " AND key > ?2" : lower == 1 ? " AND key >= ?2" : "",
+           req->hi ? " AND key < ?3" : "");
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+  if (src != SQLITE_OK) return pd__sqlite_err(d, src, "iterating");
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  if (lower == 2) sqlite3_bind_value(st, 2, *last);
+  else if (lower == 1) pd__bind_key(st, 2, req->lo);
+  if (req->hi) pd__bind_key(st, 3, req->hi);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)req->limit);
+
+  page->buf.len = 0;
+  page->n = 0;
+  int rc = PD_OK;
+  for (int attempt = 0;; attempt++) {
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+      if ((rc = read_row(page, st, req->values))) break;
+      sqlite3_value *v = sqlite3_value_dup(sqlite3_column_value(st, 0));
+      if (!v) {
+        rc = PD_ENOMEM;
+        break;
+      }
+      sqlite3_value_free(*last);
+      *last = v;
+      continue;
+    }
+    if (src == SQLITE_DONE) break;
+    if (((src & 0xff) == SQLITE_BUSY) && page->n == 0 && !d->timed_out &&
+        pd__busy_retry(d, attempt)) {
+      sqlite3_reset(st);
+      continue;
+    }
+    rc = pd__sqlite_err(d, src, "iterating");
+    break;
+  }
+  sqlite3_finalize(st); /* ends the page's read transaction */
+  if (rc == PD_ENOMEM) return pd__err(d, rc, "out of memory while iterating");
+  if (rc) return rc;
+  for (size_t i = 0; i < page->n; i++) {
+    pd__val_fix(&page->rows[i].key, &page->buf);
+    pd__val_fix(&page->rows[i].value, &page->buf);
+  }
+  return PD_OK;
+}
+
+void pd__sq_scan_cursor_free(void *cursor) { sqlite3_value_free(cursor); }
+
+int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count) {
+  int rc = pd__sq_ns_flush(d); /* nothing to do with names, but keeps rows current */
+  if (rc) return rc;
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, "SELECT name FROM permadict_namespaces ORDER BY name",
+                               -1, &st, NULL);
+  if (src != SQLITE_OK) return pd__sqlite_err(d, src, "listing namespaces");
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  for (int attempt = 0;; attempt++) {
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+      if (n == cap) {
+        cap = cap ? cap * 2 : 8;
+        char **grown = realloc(names, cap * sizeof *names);
+        if (!grown) break;
+        names = grown;
+      }
+      const char *s = (const char *)sqlite3_column_text(st, 0);
+      if (!(names[n] = strdup(s ? s : ""))) break;
+      n++;
+      continue;
+    }
+    if ((src & 0xff) == SQLITE_BUSY && n == 0 && !d->timed_out && pd__busy_retry(d, attempt)) {
+      sqlite3_reset(st);
+      continue;
+    }
+    break;
+  }
+  if (src == SQLITE_ROW) rc = pd__err(d, PD_ENOMEM, "out of memory listing namespaces");
+  else if (src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "listing namespaces");
+  sqlite3_finalize(st);
+  if (rc) {
+    pd_free_names(names, n);
+    return rc;
+  }
+  *out = names;
+  *count = n;
+  return PD_OK;
+}
+
+/* Runs sql bound with ?1 = id; returns PD code. */
+static int run_with_id(pd_dict *d, const char *sql, int64_t id) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
+  if (src == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, id);
+    src = pd__step(d, st);
+  }
+  sqlite3_finalize(st);
+  return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "dropping a namespace");
+}
+
+int pd__sq_drop_namespace(pd_dict *d, const char *name, int *partial) {
+  int rc = pd__sq_ns_flush(d);
+  if (rc) return rc;
+  sqlite3_stmt *st = NULL;
+  int64_t id = 0;
+  int src = sqlite3_prepare_v2(d->db, "SELECT id FROM permadict_namespaces WHERE name = ?1",
+                               -1, &st, NULL);
+  if (src == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    src = pd__step(d, st);
+    if (src == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  if (src == SQLITE_DONE)
+    return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'", name, d->path);
+  if (src != SQLITE_ROW) return pd__sqlite_err(d, src, "looking up a namespace");
+  /* Items, log and row go together: handles still open on the namespace
+   * then read it as empty, and their writes find no row (PD_EGONE). Ids are
+   * AUTOINCREMENT (FORMAT.md 2), so a namespace made later never takes this
+   * id over and those handles stay gone instead of writing into it. */
+  *partial = 1;
+  rc = run_with_id(d, "DELETE FROM permadict_items WHERE ns = ?1", id);
+  if (!rc) rc = run_with_id(d, "DELETE FROM permadict_changes WHERE ns = ?1", id);
+  if (!rc) rc = run_with_id(d, "DELETE FROM permadict_namespaces WHERE id = ?1", id);
+  /* Our own namespace's row must be read again: it is gone now. */
+  if (id == d->ns_id) pd__sq_ns_forget(d);
+  return rc;
+}
+
+static int oldest_logged(pd_dict *d, int64_t *oldest, int *any) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(
+      d->db, "SELECT min(version) FROM permadict_changes WHERE ns = ?1", -1, &st, NULL);
+  if (src == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, d->ns_id);
+    src = pd__step(d, st);
+  }
+  *any = src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+  if (*any) *oldest = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return src == SQLITE_ROW ? PD_OK : pd__sqlite_err(d, src, "reading the change log");
+}
+
+static int load_changes(pd_dict *d, pd__change_list *c, int64_t since) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db,
+                               "SELECT version, op, key FROM permadict_changes "
+                               "WHERE ns = ?1 AND version > ?2 ORDER BY version",
+                               -1, &st, NULL);
+  if (src != SQLITE_OK) return pd__sqlite_err(d, src, "reading the change log");
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  sqlite3_bind_int64(st, 2, since);
+  int rc = PD_OK;
+  while ((src = pd__step(d, st)) == SQLITE_ROW) {
+    if (c->n == c->cap) {
+      size_t cap = c->cap ? c->cap * 2 : 64;
+      pd_change *r = realloc(c->rows, cap * sizeof *r);
+      if (!r) {
+        rc = pd__err(d, PD_ENOMEM, "out of memory reading the change log");
+        break;
+      }
+      c->rows = r;
+      c->cap = cap;
+    }
+    pd_change *ch = &c->rows[c->n];
+    ch->version = sqlite3_column_int64(st, 0);
+    ch->op = (pd_change_op)sqlite3_column_int(st, 1);
+    ch->key = pd_null();
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+      char why[200];
+      rc = pd__column_key(st, 2, &c->buf, &ch->key, why, sizeof why);
+      if (rc == PD_ENOMEM) rc = pd__err(d, rc, "out of memory reading the change log");
+      else if (rc) rc = pd__err(d, rc, "change log of '%s' at version %lld: %s", d->path,
+                                (long long)ch->version, why);
+      if (rc) break;
+    }
+    c->n++;
+  }
+  if (!rc && src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "reading the change log");
+  sqlite3_finalize(st);
+  for (size_t i = 0; i < c->n; i++) pd__val_fix(&c->rows[i].key, &c->buf);
+  return rc;
+}
+
+int pd__sq_changes(pd_dict *d, int64_t since, pd__change_list *c) {
+  int opened = 0;
+  int64_t version = 0, oldest = 0;
+  int any = 0;
+  /* One read transaction so version, log start and rows agree. */
+  int rc = pd__sq_read_begin(d, &opened);
+  if (!rc) rc = pd__sq_version(d, &version);
+  if (!rc && since > version)
+    rc = pd__err(d, PD_ERESYNC,
+                 "asked for changes after version %lld but namespace '%s' is at %lld "
+                 "(it was dropped and recreated): re-read everything",
+                 (long long)since, d->name, (long long)version);
+  if (!rc && since < version) {
+    rc = pd__sq_ns_flush(d); /* pending log rows are written; the row too */
+    if (!rc) rc = oldest_logged(d, &oldest, &any);
+    if (!rc && (!any || oldest > since + 1))
+      rc = pd__err(d, PD_ERESYNC,
+                   "the change log of namespace '%s' no longer reaches back to version "
+                   "%lld: re-read everything",
+                   d->name, (long long)since + 1);
+    if (!rc) rc = load_changes(d, c, since);
+  }
+  pd__sq_read_end(d, opened);
+  return rc;
+}

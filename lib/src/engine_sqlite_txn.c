@@ -1,0 +1,72 @@
+/*
+ * engine_sqlite_txn.c - the SQLite engine's transactions.
+ *
+ * Every write takes the write lock up front with BEGIN IMMEDIATE: a deferred
+ * transaction that reads first and writes later can fail with
+ * SQLITE_BUSY_SNAPSHOT, which no amount of waiting fixes. The busy handler
+ * and pd__step retry with microsecond back-off until the handle's timeout.
+ * Short read transactions (pd__sq_read_begin) group the statements of one
+ * call that must agree; none is ever left open when a call returns.
+ */
+#include "backend.h"
+
+/* Runs one of the cached transaction-control statements. */
+static int run_control(pd_dict *d, pd__stmt_id id, const char *what) {
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, id, &rc);
+  if (!st) return rc;
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, what);
+  return PD_OK;
+}
+
+void pd__sq_rollback(pd_dict *d) {
+  pd__sq_ns_forget(d);
+  if (!d->db || sqlite3_get_autocommit(d->db)) return; /* nothing open */
+  int rc = PD_OK;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_ROLLBACK, &rc);
+  if (st) {
+    sqlite3_step(st);
+    pd__stmt_done(st);
+  }
+  if (!sqlite3_get_autocommit(d->db))
+    sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* BEGIN IMMEDIATE, then make sure the file is still ours: once we hold the
+ * write lock nobody can be halfway through replacing it under SQLite. The
+ * stat this costs is paid once per write transaction, never per read. */
+int pd__sq_write_begin(pd_dict *d) {
+  pd__sq_ns_forget(d);
+  int rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
+  if (rc) return rc;
+  rc = pd__file_identity_check(d);
+  if (rc) pd__sq_rollback(d);
+  return rc;
+}
+
+int pd__sq_write_commit(pd_dict *d) {
+  int rc = pd__sq_ns_flush(d);
+  if (!rc) rc = run_control(d, PD__ST_COMMIT, "committing");
+  if (rc) pd__sq_rollback(d);
+  pd__sq_ns_forget(d);
+  return rc;
+}
+
+int pd__sq_txn_active(pd_dict *d) { return d->db && !sqlite3_get_autocommit(d->db); }
+
+int pd__sq_read_begin(pd_dict *d, int *opened) {
+  *opened = 0;
+  if (!sqlite3_get_autocommit(d->db)) return PD_OK;
+  int rc = run_control(d, PD__ST_BEGIN_READ, "starting a read transaction");
+  if (rc == PD_OK) *opened = 1;
+  return rc;
+}
+
+void pd__sq_read_end(pd_dict *d, int opened) {
+  if (!opened) return;
+  if (run_control(d, PD__ST_COMMIT, "ending a read transaction") != PD_OK &&
+      !sqlite3_get_autocommit(d->db))
+    sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}

@@ -1,0 +1,59 @@
+"""Rows whose stored value cannot be decoded (damaged with raw SQL): the error names the
+key, and iteration goes on past the bad row on the next next()."""
+
+import sqlite3
+
+import pytest
+
+from permadict import DecodeError, Permadict
+
+
+@pytest.fixture
+def damaged(db_path):
+    """A file with a, b, c, d, e where b (not MessagePack) and c (unknown type) are unreadable."""
+    with Permadict(db_path) as d:
+        d.update(a=1, b=[1, 2], c=3, d="x", e=5)
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute("UPDATE permadict_items SET value = x'c1' WHERE key = 'b'")
+        con.execute("UPDATE permadict_items SET type = 99 WHERE key = 'c'")
+    con.close()
+    with Permadict(db_path) as d:
+        yield d
+
+
+def _next_or_error(it):
+    try:
+        return next(it)
+    except DecodeError as e:
+        assert f"'{e.key}'" in str(e), "the message names the key"
+        return ("error", e.key)
+
+
+def test_items__bad_rows_raise_naming_the_key_and_iteration_goes_on(damaged):
+    it = iter(damaged.items())
+    got = [_next_or_error(it) for _ in range(5)]
+    assert got == [("a", 1), ("error", "b"), ("error", "c"), ("d", "x"), ("e", 5)]
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_values__bad_rows_raise_naming_the_key_and_iteration_goes_on(damaged):
+    it = iter(damaged.values())
+    got = [_next_or_error(it) for _ in range(5)]
+    assert got == [1, ("error", "b"), ("error", "c"), "x", 5]
+    assert list(it) == []
+
+
+def test_keys__need_no_value_decoding(damaged):
+    assert list(damaged) == ["a", "b", "c", "d", "e"]
+
+
+def test_reads_of_a_bad_row_raise_naming_the_key(damaged):
+    with pytest.raises(DecodeError) as e:
+        damaged["b"]
+    assert e.value.key == "b" and "'b'" in str(e.value)
+    with pytest.raises(DecodeError) as e:
+        damaged.copy()
+    assert e.value.key == "b"
+    assert damaged["d"] == "x"  # the rest stays readable
