@@ -52,6 +52,10 @@ local ok, err = pcall(function()
           error(("FAIL: inconsistent %s"):format(k), 0)
         end
         items = items + 1
+        if items == 1 then -- the harness starts the writer now
+          io.write("walking\n")
+          io.stdout:flush()
+        end
         pause(0.001)
       end
       walks = walks + 1

@@ -74,6 +74,8 @@ def main():
                                     or int(k[1:]) != v[0] % 100):
                     raise SystemExit("FAIL: inconsistent %r = %r" % (k, v))
                 items += 1
+                if items == 1:  # the harness starts the writer now
+                    print("walking", flush=True)
                 time.sleep(0.001)
             walks += 1
             if finished:

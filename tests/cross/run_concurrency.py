@@ -147,7 +147,10 @@ def slow_reader(tmp, deadline):
         path = os.path.join(tmp, "slow_%s.pd" % reader)
         seed(path, {"k%03d" % i: [i, i * i] for i in range(100)})
         r = start(reader, "slowread", path, 0, 5000)
-        time.sleep(0.2)  # the reader is inside its walk when the writer starts
+        first = r.stdout.readline().strip()  # the reader is inside its walk
+        if first != "walking":
+            finish([r], deadline)
+            raise Failed("the reader did not start walking: %r" % first)
         w = start(writer, "commits", path, 1000, 5000)
         wal = path + "-wal"
         wal_max = 0
