@@ -142,7 +142,7 @@ int pd__sq_commit_stamp(pd_dict *d, pd__stamp *out) {
   atomic_thread_fence(memory_order_seq_cst);
   for (size_t i = 0; i < PD__STAMP_BYTES; i++) copy1[i] = h[PD__STAMP_BYTES + i];
   if (memcmp(out->b, copy1, PD__STAMP_BYTES) != 0) return 0;
-  memset(out->b, 0, PD__STAMP_BYTES); return 1; /* MUTANT */
+  return out->b[12] != 0; /* isInit */
 }
 
 void pd__sq_disconnect(pd_dict *d) {

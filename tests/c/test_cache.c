@@ -182,6 +182,8 @@ static void test_cache__small_budget_and_disabled_cache_give_exact_values(void *
       assert_int_equal(out.u.s.len, sizeof big);
       assert_memory_equal(out.u.s.ptr, big, sizeof big);
     }
+    assert_int_equal(get_int(d, 3), 9); /* cached now, then changed by w */
+    assert_int_equal(get_int(d, 3), 9);
     pd_val k = pd_int(3), v = pd_int(-3);
     TU_OK(w, pd_set(w, &k, &v));
     assert_int_equal(get_int(d, 3), -3);
@@ -210,6 +212,9 @@ typedef struct pingpong {
 
 static int writer_loop(void *arg) {
   pingpong *p = arg;
+  /* Only the parent may hold these ends, or a failing parent hangs us. */
+  close(p->to_writer[1]);
+  close(p->to_reader[0]);
   pd_dict *d = NULL;
   if (pd_open(&d, p->path, NULL) != PD_OK) return 10;
   pd_val k = pd_int(1), k2 = pd_int(2);
@@ -217,7 +222,7 @@ static int writer_loop(void *arg) {
     char go;
     if (read(p->to_writer[0], &go, 1) != 1) return 11;
     pd_val v = pd_int(i);
-    /* Odd rounds set, every fifth also deletes and recreates the second key. */
+    /* Every round sets; every fifth also deletes and recreates key 2. */
     if (pd_set(d, &k, &v) != PD_OK) return 12;
     if (i % 5 == 0 && pd_delete(d, &k2) != PD_OK && i > 5) return 13;
     if (i % 5 == 0 && pd_set(d, &k2, &v) != PD_OK) return 14;

@@ -1,6 +1,8 @@
 /* test_errors.c - fixed texts, versions, and the thread's open message. */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <unistd.h>
 #include <string.h>
 
 static void test_errors__every_code_has_its_own_text(void **state) {
@@ -34,11 +36,75 @@ static void test_errors__failed_open_sets_out_null_and_thread_message(void **sta
   tu_rmdir(dir);
 }
 
+/* Thread A sits inside the handle in pd_wait until the main thread commits
+ * through another handle. */
+typedef struct waiter {
+  pd_dict *d;
+  int64_t since;
+  int rc;
+} waiter;
+
+static void *wait_inside(void *arg) {
+  waiter *w = arg;
+  /* The main thread's probes may be inside at the moment: then retry. */
+  do w->rc = pd_wait(w->d, w->since, 10000, NULL);
+  while (w->rc == PD_EMISUSE);
+  return NULL;
+}
+
+static void *read_errmsg(void *arg) {
+  pd_dict *d = arg;
+  return (void *)pd_errmsg(d);
+}
+
+static void test_errors__second_thread_gets_misuse_with_its_own_message(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "t.db");
+  pd_dict *d = tu_open(path, NULL), *other = tu_open(path, NULL);
+  pd_val k = pd_int(42), out;
+  assert_int_equal(pd_get(d, &k, &out), PD_ENOTFOUND);
+  char before[512];
+  strcpy(before, pd_errmsg(d));
+  assert_non_null(strstr(before, "42"));
+  waiter w = {d, 0, -1};
+  TU_OK(d, pd_version(d, &w.since));
+  pthread_t a;
+  assert_int_equal(pthread_create(&a, NULL, wait_inside, &w), 0);
+  int rc = PD_OK;
+  int64_t v;
+  for (int i = 0; i < 20000 && rc == PD_OK; i++) {
+    rc = pd_version(d, &v);
+    if (rc == PD_OK) usleep(100);
+  }
+  assert_int_equal(rc, PD_EMISUSE);
+  /* This thread's message says what happened... */
+  assert_non_null(strstr(pd_errmsg(d), "another thread"));
+  assert_int_equal(pd_sqlite_errcode(d), 0);
+  /* ...while the handle's own buffer, thread A's, was not written. */
+  pthread_t c;
+  void *seen = NULL;
+  assert_int_equal(pthread_create(&c, NULL, read_errmsg, d), 0);
+  pthread_join(c, &seen);
+  assert_string_equal((const char *)seen, before);
+  TU_OK(other, pd_set(other, &k, &k)); /* wakes thread A */
+  pthread_join(a, NULL);
+  assert_int_equal(w.rc, PD_OK);
+  /* Back inside, this thread sees the handle's messages again. */
+  assert_int_equal(pd_delete(d, &(pd_val){PD_INT, 0, {.i = 7}}), PD_ENOTFOUND);
+  assert_null(strstr(pd_errmsg(d), "another thread"));
+  assert_non_null(strstr(pd_errmsg(d), "7"));
+  pd_close(other);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors__every_code_has_its_own_text),
       cmocka_unit_test(test_errors__library_version_matches_header),
       cmocka_unit_test(test_errors__failed_open_sets_out_null_and_thread_message),
+      cmocka_unit_test(test_errors__second_thread_gets_misuse_with_its_own_message),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

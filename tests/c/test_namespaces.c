@@ -105,11 +105,46 @@ static void test_namespaces__hostile_names_stored_safely_or_rejected(void **stat
   tu_rmdir(dir);
 }
 
+static void test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "n.db");
+  /* "victim" gets the highest id; a plain INTEGER PRIMARY KEY would hand it
+   * to the next namespace made after the drop. */
+  pd_dict *keep = tu_open(path, NULL), *old = tu_open(path, "victim");
+  pd_val k = pd_int(1), v = pd_int(1), w = pd_int(2), out;
+  TU_OK(old, pd_set(old, &k, &v));
+  TU_OK(keep, pd_drop_namespace(keep, "victim"));
+  pd_dict *fresh = tu_open(path, "newcomer");
+  TU_OK(fresh, pd_set(fresh, &k, &v));
+  assert_int_equal(pd_set(old, &k, &w), PD_EGONE);
+  assert_int_equal(pd_delete(old, &k), PD_EGONE);
+  assert_int_equal(pd_get(old, &k, &out), PD_ENOTFOUND);
+  int64_t n = -1;
+  TU_OK(old, pd_count(old, &n));
+  assert_int_equal(n, 0);
+  TU_OK(fresh, pd_get(fresh, &k, &out));
+  assert_int_equal(out.u.i, 1);
+  TU_OK(fresh, pd_count(fresh, &n));
+  assert_int_equal(n, 1);
+  /* Recreating the dropped name does not revive the old handle either. */
+  pd_dict *again = tu_open(path, "victim");
+  assert_int_equal(pd_set(old, &k, &w), PD_EGONE);
+  assert_int_equal(pd_get(again, &k, &out), PD_ENOTFOUND);
+  TU_OK(keep, pd_check(keep));
+  pd_close(again);
+  pd_close(fresh);
+  pd_close(old);
+  pd_close(keep);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_namespaces__are_isolated_and_listed_sorted),
       cmocka_unit_test(test_namespaces__drop_makes_open_handles_gone),
       cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
+      cmocka_unit_test(test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
