@@ -249,7 +249,13 @@ end
 --- All namespace names of d's file, sorted.
 M.namespaces = core.namespaces
 --- Deletes a namespace of d's file and everything in it.
-M.drop_namespace = core.drop_namespace
+function M.drop_namespace(d, name)
+  -- C sees the name up to its first zero byte: refuse rather than drop another.
+  if type(name) == "string" and name:find("\0", 1, true) then
+    error(("permadict: namespace name %q contains a zero byte [EINVALID]"):format(name), 2)
+  end
+  return core.drop_namespace(d, name)
+end
 
 -- -------------------------------------------------------------- watching
 

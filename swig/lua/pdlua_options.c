@@ -39,7 +39,12 @@ void pdlua_to_options(lua_State *L, int idx, pd_options *opts) {
     if (strcmp(field, "name") == 0) {
       if (lua_type(L, -1) != LUA_TSTRING)
         raise_option(L, "open", field, "must be a string");
-      opts->name = lua_tostring(L, -1); /* the table keeps it alive */
+      size_t len;
+      opts->name = lua_tolstring(L, -1, &len); /* the table keeps it alive */
+      /* C sees the name up to its first zero byte: refuse rather than open
+       * a namespace other than the one asked for. */
+      if (strlen(opts->name) != len)
+        raise_option(L, "open", field, "must not contain a zero byte");
     } else if (strcmp(field, "readonly") == 0) {
       opts->readonly = option_flag(L, "open", field);
     } else if (strcmp(field, "create") == 0) {

@@ -253,6 +253,7 @@ class Permadict(collections.abc.MutableMapping):
         self._pickle = bool(pickle)
         if not isinstance(self._name, str):
             raise TypeError(f"name must be a str, not {type(self._name).__name__}")
+        _check_namespace_name(self._name)
         self._h = _core.open(self._path, self._options())
         if self._pickle:
             _set_pickle(self._h, 1)
@@ -665,6 +666,7 @@ class Permadict(collections.abc.MutableMapping):
 
         Handles open on it then see it empty and their writes fail with :class:`GoneError`.
         """
+        _check_namespace_name(name)
         self._retry(_core.drop_namespace, name)
 
     # ------------------------------------------------------------- changes
@@ -864,12 +866,13 @@ class Permadict(collections.abc.MutableMapping):
 class Transaction:
     """What :meth:`Permadict.transaction` returns; use it in a ``with`` statement."""
 
-    __slots__ = ("_d", "_join", "_own")
+    __slots__ = ("_d", "_join", "_own", "_pid")
 
     def __init__(self, d: Permadict, join: bool = False) -> None:
         self._d = d
         self._join = join
         self._own = False
+        self._pid = os.getpid()
 
     def __enter__(self) -> Permadict:
         d = self._d
@@ -887,6 +890,11 @@ class Transaction:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         d = self._d
+        if os.getpid() != self._pid:
+            # A child forked inside the parent's transaction: the transaction and
+            # its lock belong to the parent (the child's lock was replaced at fork),
+            # so the child leaves both alone and lets its exception, if any, go on.
+            return
         try:
             if self._own and d._h is not None:
                 if exc_type is None:
@@ -900,6 +908,12 @@ class Transaction:
                     _core.rollback(d._h)
         finally:
             d._lock.release()
+
+
+def _check_namespace_name(name: Any) -> None:
+    """C sees a name up to its first NUL: refuse one rather than use another namespace."""
+    if isinstance(name, str) and "\0" in name:
+        raise ValueError(f"namespace name {name!r} contains a NUL character")
 
 
 def _pairs(other: Any) -> Iterable[Tuple[Any, Any]]:
