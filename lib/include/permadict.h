@@ -26,7 +26,12 @@
  *     SQLite connection (closing it would break the parent's locks, see
  *     SQLite's "How To Corrupt", section 2.6). pd_reopen() gives the child a
  *     fresh connection on the same file and options; pd_close() in the child
- *     frees the handle without touching the connection.
+ *     frees the handle without touching the connection. fork() itself
+ *     waits (through a pthread_atfork handler) until no other thread is
+ *     inside a permadict call that holds SQLite's process-wide mutexes, so a
+ *     child never inherits them locked; sleeps inside calls (busy back-off,
+ *     pd_wait) do not delay fork(). Code that uses SQLite directly, outside
+ *     permadict, in another thread is not covered by this.
  *   - Network filesystems are not supported (SQLite's WAL needs shared memory).
  *   - Durability: by default a commit survives a process crash but the last
  *     commits may be lost on power failure; set options.durable for

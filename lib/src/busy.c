@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <errno.h>
+
 #include "internal.h"
 
 #define BACKOFF_FIRST_US 5
@@ -26,8 +28,10 @@ int64_t pd__now_us(void) {
 
 static void sleep_us(int64_t us) {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-  while (nanosleep(&ts, &ts) != 0) {
+  pd__gate_pause(); /* let fork() through while this call sleeps */
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+  pd__gate_resume();
 }
 
 /* Cheap per-thread jitter; quality does not matter, only decorrelation. */

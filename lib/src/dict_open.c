@@ -74,7 +74,9 @@ int pd_open(pd_dict **out, const char *path, const pd_options *opts) {
   }
   if (d->opts.timeout_ms < 0) d->opts.timeout_ms = DEFAULT_TIMEOUT_MS;
   atomic_init(&d->in_use, 0);
+  pd__gate_enter();
   rc = d->engine->connect(d);
+  pd__gate_leave();
   if (rc) {
     open_fail(d, rc);
     handle_free(d);
@@ -98,7 +100,9 @@ static void disconnect(pd_dict *d) {
 
 void pd_close(pd_dict *d) {
   if (!d) return;
+  pd__gate_enter();
   disconnect(d);
+  pd__gate_leave();
   handle_free(d);
 }
 
@@ -109,10 +113,12 @@ int pd_reopen(pd_dict *d) {
   if (!forked && atomic_exchange(&d->in_use, 1)) return pd__misuse_mark(d);
   pd__misuse_clear(d);
   atomic_store(&d->in_use, 1);
+  pd__gate_enter();
   disconnect(d);
   d->deadline_set = 0;
   d->timed_out = 0;
   int rc = d->engine->connect(d);
+  pd__gate_leave();
   if (rc == PD_OK) d->errmsg[0] = 0;
   atomic_store(&d->in_use, 0);
   return rc;

@@ -23,10 +23,12 @@ static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
 
 static void on_fork_child(void) {
   atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+  pd__gate_fork_child();
 }
 
 static void fork_watch_register(void) {
-  pthread_atfork(NULL, NULL, on_fork_child);
+  /* prepare/parent: see fork_gate.c (no fork while a call is in SQLite). */
+  pthread_atfork(pd__gate_fork_prepare, pd__gate_fork_parent, on_fork_child);
 }
 
 void pd__fork_watch_install(void) {
@@ -56,10 +58,12 @@ int pd__enter(pd_dict *d) {
   }
   d->deadline_set = 0;
   d->timed_out = 0;
+  pd__gate_enter();
   return PD_OK;
 }
 
 int pd__leave(pd_dict *d, int rc) {
+  pd__gate_leave();
   atomic_store_explicit(&d->in_use, 0, memory_order_release);
   return rc;
 }

@@ -166,6 +166,17 @@ struct pd_dict {
 unsigned pd__fork_generation_now(void);
 void pd__fork_watch_install(void);
 
+/* fork_gate.c: calls inside SQLite hold the gate; fork() waits for them.
+ * pd__enter/pd__leave and pd_open/close/reopen take it; code that sleeps
+ * inside a call pauses it around the sleep. */
+void pd__gate_enter(void);
+void pd__gate_leave(void);
+void pd__gate_pause(void);
+void pd__gate_resume(void);
+void pd__gate_fork_prepare(void);
+void pd__gate_fork_parent(void);
+void pd__gate_fork_child(void);
+
 /* PD_OK or PD_EINVALID (NULL d), PD_EFORKED, PD_EMISUSE (another thread in
  * the handle; see pd__misuse_mark), PD_ERROR (the handle has no connection
  * after a failed reopen). Never touches SQLite. */

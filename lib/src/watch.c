@@ -293,8 +293,10 @@ static int version_read(pd_dict *d, int64_t *out) {
 
 static void sleep_us(int64_t us) {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+  pd__gate_pause(); /* let fork() through while this call sleeps */
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+  pd__gate_resume();
 }
 
 /* Sleeps until fd is readable or us microseconds pass (us < 0: no limit).
@@ -307,11 +309,13 @@ static int fd_block(int fd, int64_t us) {
     ts.tv_nsec = (long)(us % 1000000) * 1000;
     tsp = &ts;
   }
+  pd__gate_pause(); /* let fork() through while this call sleeps */
 #if defined(__linux__)
   int n = ppoll(&p, 1, tsp, NULL);
 #else
   int n = poll(&p, 1, tsp ? (int)((us + 999) / 1000) : -1);
 #endif
+  pd__gate_resume();
   return n > 0;
 }
 
