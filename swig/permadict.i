@@ -28,6 +28,7 @@
 %ignore pd_float;
 %ignore pd_text;
 %ignore pd_bytes;
+%ignore pd_utf8_valid;
 %ignore pd_val;
 %ignore pd_enc;
 %ignore pd_dec;

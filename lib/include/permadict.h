@@ -242,6 +242,12 @@ PD_API int pd_dec_start(pd_dec *dec, const pd_val *packed);
 PD_API int pd_dec_next(pd_dec *dec, pd_val *out);
 PD_API const char *pd_dec_errmsg(const pd_dec *dec);
 
+/* Nonzero when p[0..len) is text permadict accepts: valid UTF-8, zero bytes
+ * allowed, no surrogates or overlong forms. For bindings of languages whose
+ * strings do not tell text from bytes (Lua), so they choose exactly as the
+ * core checks. */
+PD_API int pd_utf8_valid(const void *p, size_t len);
+
 /* Nonzero when a and b are the same value: same kind and same stored form
  * (1 and 1.0 differ; NaN equals NaN; packed documents compare bytewise,
  * which is exact because encoding is canonical). */

@@ -67,3 +67,8 @@ size_t pd__utf8_invalid_at(const void *p, size_t len) {
 int pd__utf8_valid(const void *p, size_t len) {
   return pd__utf8_invalid_at(p, len) == len;
 }
+
+int pd_utf8_valid(const void *p, size_t len) {
+  if (!p) return len == 0;
+  return pd__utf8_valid(p, len);
+}

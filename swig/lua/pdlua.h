@@ -135,7 +135,6 @@ void pdlua_push_value(lua_State *L, const pd_val *v);
 
 /* 1 if p[0..len) is strict UTF-8 (same rules as the core: no surrogates,
  * overlongs or code points above U+10FFFF; zero bytes allowed). */
-int pdlua_utf8_valid(const char *p, size_t len);
 
 /* ---------------------------------------------------------------- options */
 

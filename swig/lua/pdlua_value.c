@@ -153,7 +153,7 @@ int pdlua_int64_eq(lua_State *L) {
 static pd_val string_value(lua_State *L, int idx) {
   size_t len;
   const char *s = lua_tolstring(L, idx, &len);
-  return pdlua_utf8_valid(s, len) ? pd_text(s, len) : pd_bytes(s, len);
+  return pd_utf8_valid(s, len) ? pd_text(s, len) : pd_bytes(s, len);
 }
 
 /* The string held by a permadict.text/bytes marker at idx. */
