@@ -76,7 +76,15 @@ int pd__sq_check(pd_dict *d);
  * (nothing when a transaction is already open). Ended before returning. */
 int pd__sq_read_begin(pd_dict *d, int *opened);
 void pd__sq_read_end(pd_dict *d, int opened);
-/* Writes the namespace row's pending version and count (no-op when clean). */
+/* engine_sqlite_log.c: the transaction's pending change log rows. add
+ * queues one (key NULL: a clear); flush writes all;
+ * discard drops them (rollback); free releases the memory (disconnect). */
+int pd__sq_log_add(pd_dict *d, int64_t version, int op, const pd_val *key);
+int pd__sq_log_flush(pd_dict *d);
+void pd__sq_log_discard(pd_dict *d);
+void pd__sq_log_free(pd_dict *d);
+/* Writes the pending change log rows, then the namespace row's pending
+ * version and count (no-op when clean). */
 int pd__sq_ns_flush(pd_dict *d);
 /* Forgets the namespace state of a write transaction (begin, rollback). */
 void pd__sq_ns_forget(pd_dict *d);

@@ -15,13 +15,21 @@
 #include "codec.h"
 
 /* The SQL of each per-handle statement; ?1 is always the namespace id. */
+/* PD__LOG_BATCH (64) change log rows in one INSERT: ?1 is the namespace,
+ * and a bare ? takes the next number, so row i binds version, op and key to
+ * 2 + 3i, 3 + 3i and 4 + 3i. */
+#define LOG_ROW "(?1, ?, ?, ?)"
+#define LOG_ROWS_4 LOG_ROW ", " LOG_ROW ", " LOG_ROW ", " LOG_ROW
+#define LOG_ROWS_16 LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4
+#define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
+_Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
+
 static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_GET] = "SELECT type, value FROM permadict_items WHERE ns = ?1 AND key = ?2",
     [PD__ST_CONTAINS] = "SELECT 1 FROM permadict_items WHERE ns = ?1 AND key = ?2",
-    [PD__ST_UPDATE_ITEM] =
-        "UPDATE permadict_items SET type = ?3, value = ?4 WHERE ns = ?1 AND key = ?2",
-    [PD__ST_INSERT_ITEM] =
-        "INSERT INTO permadict_items (ns, key, type, value) VALUES (?1, ?2, ?3, ?4)",
+    [PD__ST_UPSERT_ITEM] =
+        "INSERT INTO permadict_items (ns, key, type, value) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (ns, key) DO UPDATE SET type = excluded.type, value = excluded.value",
     [PD__ST_DELETE_ITEM] = "DELETE FROM permadict_items WHERE ns = ?1 AND key = ?2",
     [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_items WHERE ns = ?1",
     /* No RETURNING: it makes SQLite open a statement journal (a 64 KiB
@@ -31,6 +39,8 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_NAMESPACE_VERSION] = "SELECT version FROM permadict_namespaces WHERE id = ?1",
     [PD__ST_LOG_CHANGE] =
         "INSERT INTO permadict_changes (ns, version, op, key) VALUES (?1, ?2, ?3, ?4)",
+    [PD__ST_LOG_CHANGES_BATCH] =
+        "INSERT INTO permadict_changes (ns, version, op, key) VALUES " LOG_ROWS_64,
     [PD__ST_PRUNE_CHANGES] = "DELETE FROM permadict_changes WHERE ns = ?1 AND version <= ?2",
     [PD__ST_NAMESPACE_ROW] = "SELECT count, version FROM permadict_namespaces WHERE id = ?1",
     [PD__ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",

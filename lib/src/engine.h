@@ -16,8 +16,9 @@
  *     transaction that excludes every other writer of the namespace. Inside
  *     it, each set/delete/clear bumps the namespace version by one, keeps the
  *     count exact and logs the change (FORMAT.md 5); the engine may batch the
- *     namespace row update but must have written it by write_commit, and
- *     count/version called inside the transaction include pending changes.
+ *     namespace row update and the change log rows but must have written
+ *     them by write_commit, and count/version/changes called inside the
+ *     transaction include pending changes.
  *   - A write to a dropped namespace answers PD_EGONE and writes nothing.
  *   - No read transaction stays open when an operation returns, so a call
  *     always sees every commit that completed before it began.
@@ -96,7 +97,8 @@ typedef struct pd__engine_ops {
    * (PD_EBUSY after) and checks the file is still the one opened. */
   int (*write_begin)(pd_dict *d);
   int (*write_commit)(pd_dict *d);
-  /* Idempotent; also drops pending (unflushed) namespace changes. */
+  /* Idempotent; also drops pending (unflushed) namespace changes and log
+   * rows. */
   void (*write_rollback)(pd_dict *d);
   /* Nonzero while the engine still holds a transaction (it may have ended
    * one by itself after an error). */

@@ -157,6 +157,7 @@ void pd__sq_disconnect(pd_dict *d) {
   d->db = NULL;
   d->shm = NULL;
   pd__sq_ns_forget(d);
+  pd__sq_log_free(d);
 }
 
 /* Opens d->db on d->path with d->opts and attaches the namespace. On
@@ -192,6 +193,7 @@ int pd__sq_connect(pd_dict *d) {
   }
   sqlite3_extended_result_codes(d->db, 1);
   pd__busy_install(d);
+  pd__checkpoint_install(d);
   if (!d->memory) {
     /* The checked file must be the one SQLite opened. */
     struct stat st;

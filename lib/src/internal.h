@@ -80,13 +80,13 @@ void pd__val_fix(pd_val *v, const pd__buf *buf);
 typedef enum pd__stmt_id {
   PD__ST_GET,
   PD__ST_CONTAINS,
-  PD__ST_UPDATE_ITEM,
-  PD__ST_INSERT_ITEM,
+  PD__ST_UPSERT_ITEM,
   PD__ST_DELETE_ITEM,
   PD__ST_CLEAR_ITEMS,
   PD__ST_BUMP_NAMESPACE,
   PD__ST_NAMESPACE_VERSION,
   PD__ST_LOG_CHANGE,
+  PD__ST_LOG_CHANGES_BATCH,
   PD__ST_PRUNE_CHANGES,
   PD__ST_NAMESPACE_ROW,
   PD__ST_BEGIN_IMMEDIATE,
@@ -97,6 +97,19 @@ typedef enum pd__stmt_id {
 } pd__stmt_id;
 
 /* ------------------------------------------------------------ the handle */
+
+/* Change log rows written in batches of this many by one statement. */
+#define PD__LOG_BATCH 64
+
+/* One change log row not yet written (engine_sqlite_log.c); its key bytes
+ * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
+typedef struct pd__log_row {
+  int64_t version;
+  int op;
+  pd_kind key_kind;
+  int64_t key_int;
+  size_t key_at, key_len;
+} pd__log_row;
 
 struct pd_dict {
   const struct pd__engine_ops *engine; /* engine.h: every storage access */
@@ -133,6 +146,13 @@ struct pd_dict {
   int ns_dirty;
   int64_t version;       /* the namespace version including pending changes */
   int64_t count_delta;   /* entries added minus removed, not yet written */
+  /* Change log rows of this write transaction not yet written: flushed in
+   * batches of PD__LOG_BATCH, and whenever the namespace row is written
+   * (before COMMIT and before anything reads the row or the log), dropped
+   * by ROLLBACK like the pending namespace changes. */
+  pd__log_row *log_rows;
+  size_t log_n, log_cap;
+  pd__buf log_keys;
 
   /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as
    * mapped by SQLite itself for this connection, or NULL (":memory:", not
@@ -146,6 +166,9 @@ struct pd_dict {
   int deadline_set;
   int64_t deadline_us;
   int timed_out;         /* the busy handler gave up in this call */
+
+  /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
+  int ckpt_frames;
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -210,6 +233,8 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 /* ------------------------------------------------------------ busy waits */
 
 void pd__busy_install(pd_dict *d);
+/* wal_checkpoint.c: checkpoints at most once per 1000 new WAL frames. */
+void pd__checkpoint_install(pd_dict *d);
 int64_t pd__now_us(void);
 /* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
  * once the handle's timeout has passed. */
