@@ -55,4 +55,9 @@ const char *pd__kind_name(int kind);
  * own pd__key_describe in key_describe.c for dict keys.) */
 void pd__codec_key_describe(const pd_val *key, char *out, size_t cap);
 
+/* Writes a one-line reason into msg (when msg is not NULL) and returns code:
+ * the codec's checks all report failures this way. */
+int pd__codec_fail(int code, char *msg, size_t msgcap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif /* PD_CODEC_H */

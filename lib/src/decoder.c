@@ -36,18 +36,6 @@
 
 #define MSG_CAP 256
 
-static int fail(int code, char *msg, size_t msgcap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *msg, size_t msgcap, const char *fmt, ...) {
-  if (msg != NULL && msgcap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msgcap, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
 
 /* ------------------------------------------------------- 1. header pre-scan */
 
@@ -151,24 +139,24 @@ static int prescan(const unsigned char *p, size_t len, char *msg,
   for (;;) {
     header_shape h;
     if (pos >= len)
-      return fail(PD_EDECODE, msg, msgcap,
+      return pd__codec_fail(PD_EDECODE, msg, msgcap,
                   "document is truncated: it ends inside a list or map at "
                   "offset %zu",
                   len);
     size_t at = pos, avail = len - pos;
     if (!header_shape_of(p[at], &h))
-      return fail(PD_EDECODE, msg, msgcap,
+      return pd__codec_fail(PD_EDECODE, msg, msgcap,
                   "byte 0xc1 at offset %zu is not a MessagePack type", at);
     size_t head = (size_t)h.fixed + h.lenbytes + h.extra;
     if (head > avail)
-      return fail(PD_EDECODE, msg, msgcap,
+      return pd__codec_fail(PD_EDECODE, msg, msgcap,
                   "document is truncated inside the %s header at offset %zu",
                   type_byte_name(p[at]), at);
     uint64_t n = h.lenbytes ? read_be(p + at + h.fixed, h.lenbytes) : h.body;
     pos += head;
     if (h.kind == SHAPE_BODY) {
       if (n > len - pos)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "document is truncated: %s at offset %zu declares %llu "
                     "bytes but only %zu follow",
                     type_byte_name(p[at]), at, (unsigned long long)n,
@@ -176,13 +164,13 @@ static int prescan(const unsigned char *p, size_t len, char *msg,
       pos += (size_t)n;
     } else if (h.kind != SHAPE_SCALAR) {
       if (depth >= PD_MAX_DEPTH)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "nesting deeper than %d (a %s at offset %zu)",
                     PD_MAX_DEPTH, type_byte_name(p[at]), at);
       uint64_t items = h.kind == SHAPE_MAP ? 2 * n : n;
       /* Every item takes at least one byte. */
       if (items > len - pos)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "document is truncated or corrupt: %s at offset %zu "
                     "declares %llu %s but only %zu bytes follow",
                     type_byte_name(p[at]), at, (unsigned long long)n,
@@ -199,7 +187,7 @@ static int prescan(const unsigned char *p, size_t len, char *msg,
       break;
   }
   if (pos != len)
-    return fail(PD_EDECODE, msg, msgcap,
+    return pd__codec_fail(PD_EDECODE, msg, msgcap,
                 "%zu trailing bytes after the document, which ends at offset "
                 "%zu",
                 len - pos, pos);
@@ -345,14 +333,14 @@ static int check_tree(const msgpack_object *root, const char *base,
     switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
       if (o->via.u64 > (uint64_t)INT64_MAX)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "int %llu (item %zu) is above 2^63-1",
                     (unsigned long long)o->via.u64, item);
       break;
     case MSGPACK_OBJECT_STR: {
       size_t bad = pd__utf8_invalid_at(o->via.str.ptr, o->via.str.size);
       if (bad != o->via.str.size)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "text at offset %zu is not valid UTF-8 (byte 0x%02x at "
                     "offset %zu)",
                     (size_t)(o->via.str.ptr - base),
@@ -362,7 +350,7 @@ static int check_tree(const msgpack_object *root, const char *base,
     }
     case MSGPACK_OBJECT_EXT:
       if (o->via.ext.type < 1)
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "private value at offset %zu has tag %d; tags are 1..127",
                     (size_t)(o->via.ext.ptr - base), (int)o->via.ext.type);
       break;
@@ -375,7 +363,7 @@ static int check_tree(const msgpack_object *root, const char *base,
     if (!is_key_type(o->type)) {
       pd_val v;
       object_to_val(o, &v);
-      return fail(PD_EDECODE, msg, msgcap,
+      return pd__codec_fail(PD_EDECODE, msg, msgcap,
                   "map key (item %zu) is a %s; map keys must be int, text or "
                   "bytes",
                   item, pd__kind_name(v.kind));
@@ -387,13 +375,13 @@ static int check_tree(const msgpack_object *root, const char *base,
       int c = pd__key_compare(&prev, &cur);
       if (c == 0) {
         pd__codec_key_describe(&cur, k1, sizeof k1);
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "map key %s appears twice (item %zu)", k1, item);
       }
       if (c > 0) {
         pd__codec_key_describe(&prev, k1, sizeof k1);
         pd__codec_key_describe(&cur, k2, sizeof k2);
-        return fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(PD_EDECODE, msg, msgcap,
                     "map keys not sorted: %s before %s (item %zu)", k1, k2,
                     item);
       }
@@ -412,18 +400,18 @@ static int check_document(const char *p, size_t len, msgpack_unpacked *u,
   int rc;
 
   if (len == 0)
-    return fail(PD_EDECODE, msg, msgcap, "packed document is empty");
+    return pd__codec_fail(PD_EDECODE, msg, msgcap, "packed document is empty");
   if (p == NULL)
-    return fail(PD_EINVALID, msg, msgcap,
+    return pd__codec_fail(PD_EINVALID, msg, msgcap,
                 "packed document has a NULL pointer and length %zu", len);
   if (len > PD_MAX_VALUE_BYTES)
-    return fail(PD_ETOOBIG, msg, msgcap,
+    return pd__codec_fail(PD_ETOOBIG, msg, msgcap,
                 "packed document is %zu bytes; the limit is %d bytes", len,
                 PD_MAX_VALUE_BYTES);
   header_shape h;
   if (!header_shape_of(b[0], &h) ||
       (h.kind == SHAPE_SCALAR || (h.kind == SHAPE_BODY && !is_ext_byte(b[0]))))
-    return fail(PD_EDECODE, msg, msgcap,
+    return pd__codec_fail(PD_EDECODE, msg, msgcap,
                 "the top level of a packed document must be a list, a map or "
                 "a private value, not %s",
                 type_byte_name(b[0]));
@@ -436,14 +424,14 @@ static int check_document(const char *p, size_t len, msgpack_unpacked *u,
     /* The pre-scan already held nesting to 32 and bounded the allocation,
      * so this is memory running out (or a msgpack-c built with a smaller
      * nesting stack than Debian's 32). */
-    return fail(PD_ENOMEM, msg, msgcap,
+    return pd__codec_fail(PD_ENOMEM, msg, msgcap,
                 "msgpack-c ran out of memory decoding a %zu-byte document "
                 "(or its nesting deeper than 32 is over msgpack-c's limit)",
                 len);
   if (r != MSGPACK_UNPACK_SUCCESS || off != len)
     /* The pre-scan accepts exactly what msgpack-c does; keep a plain
      * answer should the two ever disagree. */
-    return fail(PD_EDECODE, msg, msgcap,
+    return pd__codec_fail(PD_EDECODE, msg, msgcap,
                 "msgpack-c rejected the document (code %d at offset %zu)",
                 (int)r, off);
   return check_tree(&u->data, p, msg, msgcap);

@@ -11,18 +11,6 @@
 
 #include "codec.h"
 
-static int fail(int code, char *msg, size_t msgcap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *msg, size_t msgcap, const char *fmt, ...) {
-  if (msg != NULL && msgcap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msgcap, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
 
 const char *pd__kind_name(int kind) {
   static const char *const names[] = {"null", "bool",  "int",  "float",
@@ -85,7 +73,7 @@ void pd__codec_key_describe(const pd_val *key, char *out, size_t cap) {
 static int check_span(const pd_val *v, const char *what, char *msg,
                       size_t msgcap) {
   if (v->u.s.ptr == NULL && v->u.s.len > 0)
-    return fail(PD_EINVALID, msg, msgcap,
+    return pd__codec_fail(PD_EINVALID, msg, msgcap,
                 "%s %s has a NULL pointer and length %zu", what,
                 pd__kind_name(v->kind), v->u.s.len);
   return PD_OK;
@@ -95,7 +83,7 @@ static int check_text(const pd_val *v, const char *what, char *msg,
                       size_t msgcap) {
   size_t bad = pd__utf8_invalid_at(v->u.s.ptr, v->u.s.len);
   if (bad != v->u.s.len)
-    return fail(PD_EINVALID, msg, msgcap,
+    return pd__codec_fail(PD_EINVALID, msg, msgcap,
                 "%s text is not valid UTF-8 (byte 0x%02x at offset %zu)", what,
                 ((const unsigned char *)v->u.s.ptr)[bad], bad);
   return PD_OK;
@@ -104,7 +92,7 @@ static int check_text(const pd_val *v, const char *what, char *msg,
 int pd__key_check(const pd_val *key, char *msg, size_t msgcap) {
   int rc;
   if (key == NULL)
-    return fail(PD_EINVALID, msg, msgcap, "key is NULL");
+    return pd__codec_fail(PD_EINVALID, msg, msgcap, "key is NULL");
   switch (key->kind) {
   case PD_INT:
     return PD_OK;
@@ -113,14 +101,14 @@ int pd__key_check(const pd_val *key, char *msg, size_t msgcap) {
     if ((rc = check_span(key, "key", msg, msgcap)) != PD_OK)
       return rc;
     if (key->u.s.len > PD_MAX_KEY_BYTES)
-      return fail(PD_ETOOBIG, msg, msgcap,
+      return pd__codec_fail(PD_ETOOBIG, msg, msgcap,
                   "key %s is %zu bytes long; the limit is %d bytes",
                   pd__kind_name(key->kind), key->u.s.len, PD_MAX_KEY_BYTES);
     if (key->kind == PD_TEXT)
       return check_text(key, "key", msg, msgcap);
     return PD_OK;
   default:
-    return fail(PD_EINVALID, msg, msgcap,
+    return pd__codec_fail(PD_EINVALID, msg, msgcap,
                 "a key must be int, text or bytes, not %s",
                 pd__kind_name(key->kind));
   }
@@ -129,7 +117,7 @@ int pd__key_check(const pd_val *key, char *msg, size_t msgcap) {
 int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
   int rc;
   if (v == NULL)
-    return fail(PD_EINVALID, msg, msgcap, "value is NULL");
+    return pd__codec_fail(PD_EINVALID, msg, msgcap, "value is NULL");
   switch (v->kind) {
   case PD_NULL:
   case PD_INT:
@@ -137,7 +125,7 @@ int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
     return PD_OK;
   case PD_BOOL:
     if (v->u.b != 0 && v->u.b != 1)
-      return fail(PD_EINVALID, msg, msgcap,
+      return pd__codec_fail(PD_EINVALID, msg, msgcap,
                   "bool value must be 0 or 1, not %d", v->u.b);
     return PD_OK;
   case PD_TEXT:
@@ -146,7 +134,7 @@ int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
     if ((rc = check_span(v, "value", msg, msgcap)) != PD_OK)
       return rc;
     if (v->u.s.len > PD_MAX_VALUE_BYTES)
-      return fail(PD_ETOOBIG, msg, msgcap,
+      return pd__codec_fail(PD_ETOOBIG, msg, msgcap,
                   "value %s is %zu bytes long; the limit is %d bytes",
                   pd__kind_name(v->kind), v->u.s.len, PD_MAX_VALUE_BYTES);
     if (v->kind == PD_TEXT)
@@ -157,11 +145,11 @@ int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
   case PD_LIST:
   case PD_MAP:
   case PD_PRIVATE:
-    return fail(PD_EINVALID, msg, msgcap,
+    return pd__codec_fail(PD_EINVALID, msg, msgcap,
                 "a %s cannot be stored directly: build it with pd_enc and "
                 "store the PD_PACKED result",
                 pd__kind_name(v->kind));
   }
-  return fail(PD_EINVALID, msg, msgcap, "value has unknown kind %d",
+  return pd__codec_fail(PD_EINVALID, msg, msgcap, "value has unknown kind %d",
               (int)v->kind);
 }

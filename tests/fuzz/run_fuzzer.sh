@@ -14,7 +14,7 @@ mkdir -p "$work/corpus-$name" "$work/artifacts-$name"
 "$clang" -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$here/../../lib/include" -I"$src" \
-  "$src/utf8.c" "$src/value_compare.c" "$src/value_check.c" \
+  "$src/utf8.c" "$src/value_compare.c" "$src/value_check.c" "$src/codec_fail.c" \
   "$src/decoder.c" "$src/encoder.c" "$here/fuzz_$name.c" \
   "$msgpack_lib" -lm -o "$work/fuzz_$name"
 
