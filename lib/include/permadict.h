@@ -266,10 +266,11 @@ typedef struct pd_options {
   int timeout_ms;       /* how long to wait for a lock; <0 means 5000 */
   int durable;          /* nonzero: synchronous=FULL (else NORMAL) */
   /* Since version 2. Memory for the handle's read cache of pd_get,
-   * pd_contains and pd_count results, in KiB: 0 means the default (8192),
+   * pd_contains and pd_count results, in KiB: 0 means the default (32768),
    * <0 turns it off. The cache never returns anything older than the last
    * commit by anyone (it is checked against the WAL index on every call);
-   * values over 4 KiB are not cached. */
+   * values over 4 KiB are not cached. It only grows with what is read:
+   * 100,000 keys of 100-byte values take about 18 MiB. */
   int cache_kib;
 } pd_options;
 #define PD_OPTIONS_INIT {PD_OPTIONS_VERSION, NULL, 0, 1, -1, 0, 0}

@@ -32,17 +32,16 @@
 
 #include "engine.h"
 
-#define CACHE_DEFAULT_KIB 8192
+#define CACHE_DEFAULT_KIB 32768
 #define CACHE_MAX_VALUE 4096
 #define CACHE_MAX_KEY 512
 /* A guess of the average entry size, to size the slot table from the budget. */
-#define CACHE_BYTES_PER_SLOT 128
+#define CACHE_BYTES_PER_SLOT 64
 #define CACHE_WAYS 8 /* 8 pointers: one 64-byte cache line per bucket */
 #define CACHE_MIN_SLOTS 64
 #define CACHE_MAX_SLOTS (1u << 20)
 
 typedef struct entry {
-  uint64_t hash;
   uint32_t epoch;
   uint32_t key_len;
   size_t size;         /* bytes allocated, for the budget */
@@ -54,6 +53,10 @@ typedef struct entry {
 
 struct pd__cache {
   entry **slots;
+  /* The hash of each slot's entry, side by side: a lookup compares a
+   * bucket's 8 hashes in one cache line and follows only the pointer that
+   * matches, instead of touching up to 8 entries scattered in the heap. */
+  uint64_t *hashes;
   size_t mask;         /* slot count - 1 */
   size_t budget;       /* bytes, table included */
   size_t used;
@@ -73,13 +76,15 @@ int pd__cache_new(pd_dict *d, int cache_kib) {
   size_t slots = CACHE_MIN_SLOTS;
   while (slots < CACHE_MAX_SLOTS && slots * 2 * CACHE_BYTES_PER_SLOT <= budget) slots *= 2;
   pd__cache *c = calloc(1, sizeof *c);
-  if (!c || !(c->slots = calloc(slots, sizeof *c->slots))) {
+  if (!c || !(c->slots = calloc(slots, sizeof *c->slots)) ||
+      !(c->hashes = calloc(slots, sizeof *c->hashes))) {
+    if (c) free(c->slots);
     free(c);
     return PD_ENOMEM;
   }
   c->mask = slots - 1;
   c->budget = budget;
-  c->used = sizeof *c + slots * sizeof *c->slots;
+  c->used = sizeof *c + slots * (sizeof *c->slots + sizeof *c->hashes);
   c->epoch = 1;
   d->cache = c;
   return PD_OK;
@@ -97,6 +102,7 @@ void pd__cache_free(pd_dict *d) {
   if (!d->cache) return;
   drop_entries(d->cache);
   free(d->cache->slots);
+  free(d->cache->hashes);
   free(d->cache);
   d->cache = NULL;
 }
@@ -180,8 +186,9 @@ static void entry_free(pd__cache *c, size_t slot) {
 static ptrdiff_t find(const pd__cache *c, size_t bucket, uint64_t h, const pd_val *key,
                       const void *kp, size_t kn) {
   for (size_t w = 0; w < CACHE_WAYS; w++) {
+    if (c->hashes[bucket + w] != h) continue;
     const entry *e = c->slots[bucket + w];
-    if (e && e->hash == h && e->epoch == c->epoch && e->key_kind == key->kind &&
+    if (e && e->epoch == c->epoch && e->key_kind == key->kind &&
         e->key_len == kn && memcmp(e->data, kp, kn) == 0)
       return (ptrdiff_t)(bucket + w);
   }
@@ -208,7 +215,6 @@ static void store(pd__cache *c, size_t bucket, uint64_t h, const pd_val *key, co
   if (c->used + size > c->budget) return; /* budget smaller than one entry */
   entry *e = malloc(size);
   if (!e) return; /* a cache may always decline */
-  e->hash = h;
   e->epoch = c->epoch;
   e->key_len = (uint32_t)kn;
   e->size = size;
@@ -218,6 +224,7 @@ static void store(pd__cache *c, size_t bucket, uint64_t h, const pd_val *key, co
   memcpy(e->data, kp, kn);
   if (vn) memcpy(e->data + kn, value->u.s.ptr, vn);
   c->slots[at] = e;
+  c->hashes[at] = h;
   c->used += size;
 }
 
