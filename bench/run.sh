@@ -170,10 +170,6 @@ json.dump(meta, open(sys.argv[1], "w"), indent=1)
 PYEOF
 
 say "Report"
-if [ -x "$HARNESS/bench_hot_get" ]; then
-  mkdir -p "$DATA/hot"
-  "$HARNESS/bench_hot_get" "$DATA/hot" | tee "$RESULTS/hot_get.txt"
-fi
 $PY "$ROOT/bench/report.py" "$RESULTS" "$OUT_DIR/BENCHMARKS.md" "$OUT_DIR/bench.svg" ||
   { echo "bench/run.sh: the report could not be written" >&2; exit 1; }
 echo "Report: $OUT_DIR/BENCHMARKS.md"

@@ -13,7 +13,7 @@ import shutil
 
 import msgpack
 
-READS = {"open", "len", "get_hit", "get_miss", "contains", "iterate"}
+READS = {"open", "len", "get_first", "get_hit", "get_miss", "contains", "iterate"}
 TXN_WRITES = {"set_txn", "overwrite_txn", "delete_txn"}
 ALL_OPS = READS | TXN_WRITES | {"set_autocommit"}
 
