@@ -79,7 +79,7 @@ void pd__sq_read_end(pd_dict *d, int opened);
 /* engine_sqlite_log.c: the transaction's pending change log rows. add
  * queues one (key NULL: a clear); flush writes all;
  * discard drops them (rollback); free releases the memory (disconnect). */
-int pd__sq_log_add(pd_dict *d, int64_t version, int op, const pd_val *key);
+int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_val *key);
 int pd__sq_log_flush(pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
 void pd__sq_log_free(pd_dict *d);

@@ -16,9 +16,9 @@
 
 /* The SQL of each per-handle statement; ?1 is always the namespace id. */
 /* PD__LOG_BATCH (64) change log rows in one INSERT: ?1 is the namespace,
- * and a bare ? takes the next number, so row i binds version, op and key to
- * 2 + 3i, 3 + 3i and 4 + 3i. */
-#define LOG_ROW "(?1, ?, ?, ?)"
+ * and a bare ? takes the next number, so row i binds version, op, key and
+ * count to 2 + 4i .. 5 + 4i. */
+#define LOG_ROW "(?1, ?, ?, ?, ?)"
 #define LOG_ROWS_4 LOG_ROW ", " LOG_ROW ", " LOG_ROW ", " LOG_ROW
 #define LOG_ROWS_16 LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4
 #define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
@@ -32,17 +32,17 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
         "ON CONFLICT (ns, key) DO UPDATE SET type = excluded.type, value = excluded.value",
     [PD__ST_DELETE_ITEM] = "DELETE FROM permadict_items WHERE ns = ?1 AND key = ?2",
     [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_items WHERE ns = ?1",
-    /* No RETURNING: it makes SQLite open a statement journal (a 64 KiB
-     * allocation) on every call. */
-    [PD__ST_BUMP_NAMESPACE] =
-        "UPDATE permadict_namespaces SET version = ?2, count = count + ?3 WHERE id = ?1",
-    [PD__ST_NAMESPACE_VERSION] = "SELECT version FROM permadict_namespaces WHERE id = ?1",
     [PD__ST_LOG_CHANGE] =
-        "INSERT INTO permadict_changes (ns, version, op, key) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO permadict_changes (ns, version, op, key, count) VALUES (?1, ?2, ?3, ?4, ?5)",
     [PD__ST_LOG_CHANGES_BATCH] =
-        "INSERT INTO permadict_changes (ns, version, op, key) VALUES " LOG_ROWS_64,
+        "INSERT INTO permadict_changes (ns, version, op, key, count) VALUES " LOG_ROWS_64,
     [PD__ST_PRUNE_CHANGES] = "DELETE FROM permadict_changes WHERE ns = ?1 AND version <= ?2",
-    [PD__ST_NAMESPACE_ROW] = "SELECT count, version FROM permadict_namespaces WHERE id = ?1",
+    /* FORMAT.md 5: the newest change log row carries the namespace's count
+     * and version; a row here at all means the namespace exists. */
+    [PD__ST_NAMESPACE_ROW] =
+        "SELECT c.count, c.version FROM permadict_namespaces n "
+        "LEFT JOIN permadict_changes c ON c.ns = n.id AND c.version = "
+        "(SELECT max(version) FROM permadict_changes WHERE ns = ?1) WHERE n.id = ?1",
     [PD__ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [PD__ST_BEGIN_READ] = "BEGIN DEFERRED",
     [PD__ST_COMMIT] = "COMMIT",

@@ -2,13 +2,14 @@
  * engine_sqlite_log.c - the change log rows of a write transaction, written
  * in batches (FORMAT.md 5).
  *
- * Every change appends one row to permadict_changes in the same transaction.
+ * Every change appends one row to permadict_changes in the same transaction;
+ * the newest row of a namespace also carries its count and version.
  * One INSERT per change cost about 2 us, as much as the item write itself, so
  * rows wait in the handle and go out PD__LOG_BATCH at a time through one
  * prepared multi-row INSERT (per-row cost measured: ~0.3 us). Nothing outside
  * this transaction can see the difference: pending rows are written before
- * COMMIT and before anything in the transaction reads the namespace row or the
- * log (pd__sq_ns_flush is the one door to both), and ROLLBACK drops them.
+ * COMMIT and before anything in the transaction reads the count, the version
+ * or the log (pd__sq_ns_flush is the one door), and ROLLBACK drops them.
  * A multi-row INSERT inside a transaction makes SQLite open a statement
  * journal (a 64 KiB allocation), but once per batch, not once per change.
  */
@@ -17,7 +18,7 @@
 
 #include "backend.h"
 
-int pd__sq_log_add(pd_dict *d, int64_t version, int op, const pd_val *key) {
+int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_val *key) {
   if (d->log_n == d->log_cap) {
     size_t cap = d->log_cap ? d->log_cap * 2 : PD__LOG_BATCH;
     pd__log_row *rows = realloc(d->log_rows, cap * sizeof *rows);
@@ -25,7 +26,7 @@ int pd__sq_log_add(pd_dict *d, int64_t version, int op, const pd_val *key) {
     d->log_rows = rows;
     d->log_cap = cap;
   }
-  pd__log_row r = {version, op, key ? key->kind : PD_NULL, 0, 0, 0};
+  pd__log_row r = {version, count, op, key ? key->kind : PD_NULL, 0, 0, 0};
   if (key && key->kind == PD_INT) {
     r.key_int = key->u.i;
   } else if (key) {
@@ -37,10 +38,11 @@ int pd__sq_log_add(pd_dict *d, int64_t version, int op, const pd_val *key) {
   return PD_OK;
 }
 
-/* Binds row r as (version, op, key) at parameters idx, idx+1, idx+2. */
+/* Binds row r as (version, op, key, count) at parameters idx .. idx+3. */
 static void bind_row(pd_dict *d, sqlite3_stmt *st, int idx, const pd__log_row *r) {
   sqlite3_bind_int64(st, idx, r->version);
   sqlite3_bind_int(st, idx + 1, r->op);
+  sqlite3_bind_int64(st, idx + 3, r->count);
   if (r->key_kind == PD_NULL) {
     sqlite3_bind_null(st, idx + 2);
     return;
@@ -62,7 +64,7 @@ static int write_rows(pd_dict *d, pd__stmt_id id, size_t from, size_t n) {
   sqlite3_stmt *st = pd__stmt(d, id, &rc);
   if (!st) return rc;
   sqlite3_bind_int64(st, 1, d->ns_id);
-  for (size_t i = 0; i < n; i++) bind_row(d, st, 2 + 3 * (int)i, &d->log_rows[from + i]);
+  for (size_t i = 0; i < n; i++) bind_row(d, st, 2 + 4 * (int)i, &d->log_rows[from + i]);
   int src = pd__step(d, st);
   pd__stmt_done(st);
   if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "appending to the change log");

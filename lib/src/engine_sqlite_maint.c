@@ -22,6 +22,10 @@ static int query_int(pd_dict *d, const char *sql, int64_t bind, int64_t *out) {
   return src == SQLITE_ROW || src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, sql);
 }
 
+/* The count carried by a namespace's newest change log row (none: NULL). */
+#define NEWEST_COUNT_SQL(ns) \
+  "(SELECT count FROM permadict_changes WHERE ns = " ns " ORDER BY version DESC LIMIT 1)"
+
 static int64_t file_size(const char *path, const char *suffix) {
   char p[4096];
   struct stat st;
@@ -34,8 +38,10 @@ int pd__sq_stats(pd_dict *d, pd_stats *out) {
   int64_t v = 0;
   int rc = pd__sq_ns_flush(d);
   if (!rc) rc = pd__sq_read_begin(d, &opened);
-  if (!rc) rc = query_int(d, "SELECT count FROM permadict_namespaces WHERE id = ?1", d->ns_id, &out->count);
-  if (!rc) rc = query_int(d, "SELECT version FROM permadict_namespaces WHERE id = ?1", d->ns_id, &out->version);
+  /* FORMAT.md 5: the newest change log row carries count and version. */
+  if (!rc) rc = query_int(d, "SELECT " NEWEST_COUNT_SQL("?1"), d->ns_id, &out->count);
+  if (!rc) rc = query_int(d, "SELECT max(version) FROM permadict_changes WHERE ns = ?1",
+                          d->ns_id, &out->version);
   if (!rc) rc = query_int(d, "SELECT count(*) FROM permadict_namespaces", 0, &out->namespaces);
   if (!rc) rc = query_int(d, "PRAGMA page_size", 0, &out->page_size);
   if (!rc) rc = query_int(d, "PRAGMA page_count", 0, &out->page_count);
@@ -76,7 +82,8 @@ static int counts(pd_dict *d) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(
       d->db,
-      "SELECT n.name, n.count, (SELECT count(*) FROM permadict_items i WHERE i.ns = n.id) "
+      "SELECT n.name, " NEWEST_COUNT_SQL("n.id") ", "
+      "(SELECT count(*) FROM permadict_items i WHERE i.ns = n.id) "
       "FROM permadict_namespaces n "
       "UNION ALL SELECT NULL, 0, count(*) FROM permadict_items i "
       "WHERE i.ns NOT IN (SELECT id FROM permadict_namespaces)",

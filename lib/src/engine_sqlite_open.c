@@ -3,10 +3,10 @@
  * a checked file, the connection's settings, attaching the namespace, and
  * the commit stamp the read cache relies on.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "backend.h"
 #include "engine.h"
@@ -145,6 +145,23 @@ int pd__sq_commit_stamp(pd_dict *d, pd__stamp *out) {
   return out->b[12] != 0; /* isInit */
 }
 
+/* Why sqlite3_open_v2 failed on a file. The pre-check only stat()s it, so
+ * this is where an unreadable file is met: the operating system's reason
+ * gives the same answers the pre-check used to give. */
+static int open_err(pd_dict *d, int src) {
+  int e = d->db && !d->memory && (src & 0xff) == SQLITE_CANTOPEN
+              ? sqlite3_system_errno(d->db)
+              : 0;
+  if (!e) return pd__sqlite_err(d, src, "opening");
+  int rc = pd__err(d,
+                   e == EACCES || e == EPERM ? PD_EREADONLY
+                   : e == ENOENT             ? PD_ENOTFOUND
+                                             : PD_EIO,
+                   "cannot open '%s': %s", d->path, strerror(e));
+  d->sqlite_errcode = src;
+  return rc;
+}
+
 void pd__sq_disconnect(pd_dict *d) {
   /* In a child after fork() the inherited connection is deliberately
    * leaked, never closed (caveat "fork()"). */
@@ -180,28 +197,31 @@ int pd__sq_connect(pd_dict *d) {
   }
   /* Caveat "Threads": NOMUTEX, since a handle serves one thread at a time
    * (enforced by pd__enter). Never SQLITE_OPEN_CREATE on a file: it exists
-   * and was checked; if it vanished since, failing beats making an empty one. */
+   * and was checked; if it vanished since, failing beats making an empty one.
+   * The file is opened by SQLite only, never by us: see file_guard.c. */
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (d->memory) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
   else flags |= d->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   int src = sqlite3_open_v2(d->path, &d->db, flags, NULL);
   if (src != SQLITE_OK) {
-    rc = pd__sqlite_err(d, src, "opening");
+    rc = open_err(d, src);
     sqlite3_close(d->db);
     d->db = NULL;
     return rc;
   }
   sqlite3_extended_result_codes(d->db, 1);
-  pd__busy_install(d);
-  pd__checkpoint_install(d);
   if (!d->memory) {
-    /* The checked file must be the one SQLite opened. */
-    struct stat st;
-    if (stat(d->real_path, &st) != 0 || st.st_dev != info.dev || st.st_ino != info.ino) {
-      rc = pd__err(d, PD_EGONE, "file '%s' was replaced while being opened", d->path);
+    /* FORMAT.md 1: SQLite has only opened the file so far (no lock, no
+     * read of the database, no write); nothing may run on it before its
+     * header says it is ours. */
+    rc = pd__file_header_check(d->db, d->path, &info, d->errmsg, sizeof d->errmsg);
+    if (rc) {
+      d->sqlite_errcode = 0;
       goto fail;
     }
   }
+  pd__busy_install(d);
+  pd__checkpoint_install(d);
   /* Caveat "Durability": in WAL mode synchronous=NORMAL survives a process
    * crash but may lose the last commits on power failure; durable asks for
    * FULL (an fsync per commit). Caveat "Network filesystems": WAL needs

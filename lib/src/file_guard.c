@@ -1,11 +1,23 @@
 /*
  * file_guard.c - everything that happens to the file before and around
- * SQLite: the header pre-check, atomic creation, sidecar and identity checks.
+ * SQLite: the type pre-check, atomic creation, the header check, sidecar and
+ * identity checks.
  *
  * FORMAT.md 1: a file that is not a permadict file is refused and never
  * modified. SQLite would happily "recover" a hot journal or switch a foreign
- * database to WAL, so the header is read here with plain read() and SQLite
- * only ever opens files that passed.
+ * database to WAL, so its header is checked before any statement runs.
+ *
+ * The database file itself is never opened here. POSIX record locks belong
+ * to the (process, inode) pair and close() of ANY descriptor on the inode
+ * drops all of them ("How To Corrupt", 2.2): a pre-check with open() and
+ * close() would silently drop the SHARED lock that every WAL connection
+ * already open in this process holds, and another process could then
+ * checkpoint and delete the -wal those connections still write into. So the
+ * type is checked with stat(), SQLite opens the file (which only opens it:
+ * no lock, no write until the first statement), and the header is read
+ * through SQLite's own file handle; a refused connection is closed by
+ * SQLite, whose unix VFS defers closing a descriptor while other connections
+ * of the process hold locks on the inode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,36 +35,14 @@ static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static ssize_t read_full(int fd, void *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -1;
-    if (r == 0) break;
-    got += (size_t)r;
-  }
-  return (ssize_t)got;
-}
-
-/* Checks the 100-byte SQLite header of an open file. */
-static int header_check(const char *path, int fd, const struct stat *st,
+/* Checks the 100-byte SQLite header h of path (size bytes long). */
+static int header_check(const char *path, const unsigned char *h, sqlite3_int64 size,
                         pd__file_info *info, char *msg, size_t cap) {
-  unsigned char h[100];
-  if (!S_ISREG(st->st_mode)) {
-    snprintf(msg, cap, "'%s' is not a regular file", path);
-    return PD_EINVALID;
-  }
-  if (st->st_size == 0) {
+  if (size == 0) {
     snprintf(msg, cap, "'%s' is empty (zero bytes): not an SQLite database", path);
     return PD_ENOTADB;
   }
-  ssize_t n = read_full(fd, h, sizeof h);
-  if (n < 0) {
-    snprintf(msg, cap, "cannot read '%s': %s", path, strerror(errno));
-    return PD_EIO;
-  }
-  if (n < (ssize_t)sizeof h || memcmp(h, sqlite_magic, 16) != 0) {
+  if (size < 100 || memcmp(h, sqlite_magic, 16) != 0) {
     snprintf(msg, cap, "'%s' is not an SQLite database (bad header)", path);
     return PD_ENOTADB;
   }
@@ -75,8 +65,15 @@ static int header_check(const char *path, int fd, const struct stat *st,
              user_version);
     return PD_EFORMAT;
   }
-  info->dev = st->st_dev;
-  info->ino = st->st_ino;
+  /* Version 1 only ever came from development builds before the first
+   * release; it kept count and version in the namespace row (FORMAT.md 5). */
+  if (user_version < PD__FORMAT_VERSION) {
+    snprintf(msg, cap,
+             "'%s' has permadict format version %u, older than this library's "
+             "version %d (written by a development build; not converted)",
+             path, user_version, PD__FORMAT_VERSION);
+    return PD_EFORMAT;
+  }
   info->wal = h[18] == 2 && h[19] == 2;
   return PD_OK;
 }
@@ -174,8 +171,8 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
                      pd__file_info *info, char *msg, size_t cap) {
   (void)durable; /* creation always syncs: it happens once per file */
   for (int attempt = 0; attempt < 3; attempt++) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
       int e = errno;
       if (e == ENOENT && create && !readonly) {
         int rc = create_atomically(path, msg, cap);
@@ -190,19 +187,49 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
       snprintf(msg, cap, "cannot open '%s': %s", path, strerror(e));
       return e == EACCES || e == EPERM ? PD_EREADONLY : PD_EIO;
     }
-    struct stat st;
-    int rc;
-    if (fstat(fd, &st) != 0) {
-      snprintf(msg, cap, "cannot stat '%s': %s", path, strerror(errno));
-      rc = PD_EIO;
-    } else {
-      rc = header_check(path, fd, &st, info, msg, cap);
+    /* Before SQLite opens it: opening a FIFO read-only would block until a
+     * writer came, and a directory or device is never ours. */
+    if (!S_ISREG(st.st_mode)) {
+      snprintf(msg, cap, "'%s' is not a regular file", path);
+      return PD_EINVALID;
     }
-    close(fd);
-    return rc;
+    info->dev = st.st_dev;
+    info->ino = st.st_ino;
+    return PD_OK;
   }
   snprintf(msg, cap, "file '%s' keeps disappearing while being created", path);
   return PD_EIO;
+}
+
+int pd__file_header_check(sqlite3 *db, const char *path, pd__file_info *info, char *msg,
+                          size_t cap) {
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+      !f->pMethods) {
+    snprintf(msg, cap, "cannot read '%s': SQLite did not open the file", path);
+    return PD_EIO;
+  }
+  sqlite3_int64 size = 0;
+  unsigned char h[100];
+  memset(h, 0, sizeof h);
+  int src = f->pMethods->xFileSize(f, &size);
+  /* A short read is a short header: zero-filled, and refused below. */
+  if (src == SQLITE_OK && size > 0) src = f->pMethods->xRead(f, h, (int)sizeof h, 0);
+  if (src != SQLITE_OK && src != SQLITE_IOERR_SHORT_READ) {
+    snprintf(msg, cap, "cannot read '%s': %s", path, sqlite3_errstr(src));
+    return PD_EIO;
+  }
+  int rc = header_check(path, h, size, info, msg, cap);
+  if (rc) return rc;
+  /* The header read is only worth something if it came from the file that
+   * was checked: a path swapped between stat() and SQLite's open is caught
+   * here, before any statement can touch the other file. */
+  struct stat st;
+  if (stat(path, &st) != 0 || st.st_dev != info->dev || st.st_ino != info->ino) {
+    snprintf(msg, cap, "file '%s' was replaced while being opened", path);
+    return PD_EGONE;
+  }
+  return PD_OK;
 }
 
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t cap) {

@@ -28,7 +28,7 @@
 
 /* The format this library writes and the newest it can read (FORMAT.md 1). */
 #define PD__APPLICATION_ID 0x7065726DU
-#define PD__FORMAT_VERSION 1
+#define PD__FORMAT_VERSION 2
 
 /* Value type codes of permadict_items.type (FORMAT.md section 4). */
 enum {
@@ -83,8 +83,6 @@ typedef enum pd__stmt_id {
   PD__ST_UPSERT_ITEM,
   PD__ST_DELETE_ITEM,
   PD__ST_CLEAR_ITEMS,
-  PD__ST_BUMP_NAMESPACE,
-  PD__ST_NAMESPACE_VERSION,
   PD__ST_LOG_CHANGE,
   PD__ST_LOG_CHANGES_BATCH,
   PD__ST_PRUNE_CHANGES,
@@ -105,6 +103,7 @@ typedef enum pd__stmt_id {
  * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
 typedef struct pd__log_row {
   int64_t version;
+  int64_t count; /* the namespace's entries right after this change */
   int op;
   pd_kind key_kind;
   int64_t key_int;
@@ -137,19 +136,17 @@ struct pd_dict {
   int in_txn;
   int txn_failed_rc;
 
-  /* SQLite engine, inside a write transaction: the namespace row is read
-   * once (ns_known, which also proves the namespace was not dropped), then
-   * version and count are kept here (nobody else can write while we hold the
-   * lock) and written back once, before COMMIT or before anything reads the
-   * row (ns_dirty). Forgotten by every BEGIN and ROLLBACK. */
+  /* SQLite engine, inside a write transaction: the namespace's version and
+   * count (FORMAT.md 5: carried by its newest change log row) are read once
+   * (ns_known, which also proves the namespace was not dropped), then kept
+   * here: nobody else can write while we hold the lock. Forgotten by every
+   * BEGIN and ROLLBACK. */
   int ns_known;
-  int ns_dirty;
   int64_t version;       /* the namespace version including pending changes */
-  int64_t count_delta;   /* entries added minus removed, not yet written */
+  int64_t count;         /* its entries, pending changes included */
   /* Change log rows of this write transaction not yet written: flushed in
-   * batches of PD__LOG_BATCH, and whenever the namespace row is written
-   * (before COMMIT and before anything reads the row or the log), dropped
-   * by ROLLBACK like the pending namespace changes. */
+   * batches of PD__LOG_BATCH, and before COMMIT and before anything reads
+   * the log, dropped by ROLLBACK. */
   pd__log_row *log_rows;
   size_t log_n, log_cap;
   pd__buf log_keys;
@@ -287,10 +284,18 @@ typedef struct pd__file_info {
   int wal;               /* header says journal mode WAL */
 } pd__file_info;
 
-/* file_guard.c: checks (and, when allowed, atomically creates) the file at
- * path before SQLite may open it. PD code with msg set on failure. */
+/* file_guard.c: checks with stat() alone (and, when allowed, atomically
+ * creates) the file at path before SQLite may open it: a regular file; sets
+ * info->dev/ino. Never opens the file (closing a descriptor would drop this
+ * process's locks on it). PD code with msg set on failure. */
 int pd__file_prepare(const char *path, int readonly, int create, int durable,
                      pd__file_info *info, char *msg, size_t msgcap);
+/* Right after sqlite3_open_v2 and before any statement: reads the header
+ * through SQLite's own file handle, refuses a file that is not a permadict
+ * file of a format we read, sets info->wal, and checks path is still the
+ * inode info->dev/ino. PD code with msg set on failure. */
+int pd__file_header_check(sqlite3 *db, const char *path, pd__file_info *info,
+                          char *msg, size_t msgcap);
 /* Refuses a -wal or -shm sidecar that is a symbolic link or not a regular
  * file (it would redirect SQLite's writes elsewhere). */
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t msgcap);

@@ -4,13 +4,11 @@
 /* Kept byte for byte as in docs/FORMAT.md section 2. */
 static const char schema_sql[] =
     "PRAGMA application_id = 1885696621;"
-    "PRAGMA user_version = 1;"
+    "PRAGMA user_version = 2;"
     "BEGIN;"
     "CREATE TABLE permadict_namespaces ("
     "  id      INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  name    TEXT NOT NULL UNIQUE,"
-    "  count   INTEGER NOT NULL DEFAULT 0,"
-    "  version INTEGER NOT NULL DEFAULT 0"
+    "  name    TEXT NOT NULL UNIQUE"
     ");"
     "CREATE TABLE permadict_items ("
     "  id    INTEGER PRIMARY KEY,"
@@ -25,6 +23,7 @@ static const char schema_sql[] =
     "  version INTEGER NOT NULL,"
     "  op      INTEGER NOT NULL,"
     "  key,"
+    "  count   INTEGER NOT NULL,"
     "  PRIMARY KEY (ns, version)"
     ") WITHOUT ROWID;"
     "COMMIT;";

@@ -190,7 +190,7 @@ static void test_items__memory_dict_works(void **state) {
   TU_OK(d, pd_stats_get(d, &st));
   assert_int_equal(st.count, 1);
   assert_int_equal(st.version, 1);
-  assert_int_equal(st.format_version, 1);
+  assert_int_equal(st.format_version, 2);
   pd_close(d);
 }
 
@@ -214,7 +214,7 @@ static void test_items__stored_value_of_bad_type_is_a_decode_error(void **state)
   TU_OK(d, pd_get(d, &k, &v));
   assert_int_equal(v.kind, PD_BOOL);
   TU_OK(d, pd_check(d));
-  assert_int_equal(tu_sql(path, "UPDATE permadict_namespaces SET count = 5"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_changes SET count = 5"), 0);
   assert_int_equal(pd_check(d), PD_ECORRUPT);
   assert_non_null(strstr(pd_errmsg(d), "records 5"));
   pd_close(d);

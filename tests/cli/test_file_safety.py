@@ -63,7 +63,7 @@ def test_newer_format_version__is_refused_and_left_unchanged(db):
 
 def test_check__reports_a_broken_invariant_with_exit_3(db):
     ok("set", db, "k", "1")
-    subprocess.run([SQLITE3, db, "UPDATE permadict_namespaces SET count = 99"],
+    subprocess.run([SQLITE3, db, "UPDATE permadict_changes SET count = 99"],
                    check=True, timeout=60)
     line = assert_one_line_error(permadict("check", db), 3, db)
     assert "check failed" in line

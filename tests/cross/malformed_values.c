@@ -76,8 +76,11 @@ int main(void) {
     }
     sqlite3_finalize(st);
   }
-  sqlite3_exec(db, "UPDATE permadict_namespaces SET count = "
-                   "(SELECT count(*) FROM permadict_items WHERE ns = permadict_namespaces.id)",
+  /* FORMAT.md 5: a writer logs its changes; the newest row holds the count. */
+  sqlite3_exec(db, "INSERT INTO permadict_changes (ns, version, op, key, count) "
+                   "SELECT n.id, 1, 1, (SELECT max(key) FROM permadict_items WHERE ns = n.id), "
+                   "(SELECT count(*) FROM permadict_items WHERE ns = n.id) "
+                   "FROM permadict_namespaces n WHERE n.name = 'default'",
                NULL, NULL, NULL);
   sqlite3_close(db);
 

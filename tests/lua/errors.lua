@@ -80,7 +80,7 @@ T.case("version grows with every change; stats and check answer", function()
   T.eq(permadict.version(d), v0 + 2)
   local s = permadict.stats(d)
   T.eq(s.count, #d, "stats.count")
-  T.eq(s.format_version, 1)
+  T.eq(s.format_version, 2)
   T.eq(permadict.check(d), true)
 end)
 
