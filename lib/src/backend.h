@@ -86,6 +86,9 @@ void pd__sq_log_free(pd_dict *d);
 /* Writes the pending change log rows, then the namespace row's pending
  * version and count (no-op when clean). */
 int pd__sq_ns_flush(pd_dict *d);
+/* The namespace's stored (count, version), FORMAT.md 5; *exists 0 when it
+ * was dropped. Pending log rows are not written first. */
+int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists);
 /* Forgets the namespace state of a write transaction (begin, rollback). */
 void pd__sq_ns_forget(pd_dict *d);
 

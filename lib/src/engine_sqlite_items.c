@@ -27,7 +27,7 @@ void pd__sq_ns_forget(pd_dict *d) {
 
 /* Reads the stored (count, version); *exists 0 when the namespace is gone.
  * Does not write pending log rows: callers that need them do it first. */
-static int ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists) {
+int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists) {
   int rc = PD_OK;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_NAMESPACE_ROW, &rc);
   if (!st) return rc;
@@ -48,7 +48,7 @@ static int ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists) 
 static int ns_load(pd_dict *d) {
   if (d->ns_known) return PD_OK;
   int exists = 0;
-  int rc = ns_stored(d, &d->count, &d->version, &exists);
+  int rc = pd__sq_ns_stored(d, &d->count, &d->version, &exists);
   if (rc) return rc;
   if (!exists) return gone(d);
   d->ns_known = 1;
@@ -129,7 +129,7 @@ int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
 /* ns_stored with this transaction's pending log rows written first. */
 static int ns_row(pd_dict *d, int64_t *count, int64_t *version, int *exists) {
   int rc = pd__sq_ns_flush(d);
-  return rc ? rc : ns_stored(d, count, version, exists);
+  return rc ? rc : pd__sq_ns_stored(d, count, version, exists);
 }
 
 int pd__sq_count(pd_dict *d, int64_t *out) {

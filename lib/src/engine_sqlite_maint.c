@@ -38,10 +38,9 @@ int pd__sq_stats(pd_dict *d, pd_stats *out) {
   int64_t v = 0;
   int rc = pd__sq_ns_flush(d);
   if (!rc) rc = pd__sq_read_begin(d, &opened);
-  /* FORMAT.md 5: the newest change log row carries count and version. */
-  if (!rc) rc = query_int(d, "SELECT " NEWEST_COUNT_SQL("?1"), d->ns_id, &out->count);
-  if (!rc) rc = query_int(d, "SELECT max(version) FROM permadict_changes WHERE ns = ?1",
-                          d->ns_id, &out->version);
+  int exists = 0; /* dropped: count and version read as 0 */
+  out->count = out->version = 0;
+  if (!rc) rc = pd__sq_ns_stored(d, &out->count, &out->version, &exists);
   if (!rc) rc = query_int(d, "SELECT count(*) FROM permadict_namespaces", 0, &out->namespaces);
   if (!rc) rc = query_int(d, "PRAGMA page_size", 0, &out->page_size);
   if (!rc) rc = query_int(d, "PRAGMA page_count", 0, &out->page_count);
