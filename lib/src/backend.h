@@ -81,6 +81,10 @@ void pd__sq_read_end(pd_dict *d, int opened);
  * discard drops them (rollback); free releases the memory (disconnect). */
 int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_val *key);
 int pd__sq_log_flush(pd_dict *d);
+/* Deletes the namespace's stored log rows up to version upto. */
+int pd__sq_log_prune(pd_dict *d, int64_t upto);
+/* Whether the pending rows' keys have grown past PD__LOG_HOLD_KEY_BYTES. */
+int pd__sq_log_must_flush(const pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
 void pd__sq_log_free(pd_dict *d);
 /* Writes the pending change log rows, then the namespace row's pending

@@ -7,9 +7,9 @@
  * (which also tells a dropped namespace, PD_EGONE, before anything is
  * written) and then keeps them in the handle. Each change's change log row,
  * which carries the count after it, is queued in the handle and written in
- * batches in the same transaction (engine_sqlite_log.c). So a set, of a new
- * key or an old one, costs one statement (an upsert of the item) plus 1/64
- * of a batch INSERT. The count and version live in the newest log row, not
+ * batches at COMMIT (engine_sqlite_log.c). So a set, of a new key or an old
+ * one, costs one statement (an upsert of the item) plus at most 1/64 of a
+ * batch INSERT. The count and version live in the newest log row, not
  * in a namespace row, because every page a commit touches is one more WAL
  * frame to write and checkpoint: an autocommit overwrite went from 3 pages
  * to 2 (measured with raw SQLite in the same layout: 44 -> 31 us a commit).
@@ -57,19 +57,6 @@ static int ns_load(pd_dict *d) {
 
 int pd__sq_ns_flush(pd_dict *d) { return d->log_n ? pd__sq_log_flush(d) : PD_OK; }
 
-/* Deletes log rows more than PD__CHANGES_KEEP versions old. Done once every
- * PD__CHANGES_PRUNE_EVERY versions so the cost is spread thin. */
-static int prune(pd_dict *d, int64_t version) {
-  int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, PD__ST_PRUNE_CHANGES, &rc);
-  if (!st) return rc;
-  sqlite3_bind_int64(st, 1, d->ns_id);
-  sqlite3_bind_int64(st, 2, version - PD__CHANGES_KEEP);
-  int src = pd__step(d, st);
-  pd__stmt_done(st);
-  return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "pruning the change log");
-}
-
 /* Logs one change (FORMAT.md 5) after ns_load: the next version and the new
  * count (both kept in the handle) in a queued log row. key NULL: clear. */
 static int log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta) {
@@ -79,11 +66,12 @@ static int log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta
   if (rc) return rc;
   d->version = version;
   d->count = count;
-  /* A full batch goes out now; should that fail, the row stays queued with
-   * its version taken, as consistent as a written row. */
-  if (d->log_n >= PD__LOG_BATCH) rc = pd__sq_log_flush(d);
+  /* Rows wait for COMMIT unless their keys take too much memory; should a
+   * flush fail, the row stays queued with its version taken, as consistent
+   * as a written row. Rows already stored are pruned lazily. */
+  if (pd__sq_log_must_flush(d)) rc = pd__sq_log_flush(d);
   if (!rc && version % PD__CHANGES_PRUNE_EVERY == 0 && version > PD__CHANGES_KEEP)
-    rc = prune(d, version);
+    rc = pd__sq_log_prune(d, version - PD__CHANGES_KEEP);
   return rc;
 }
 

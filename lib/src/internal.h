@@ -98,6 +98,12 @@ typedef enum pd__stmt_id {
 
 /* Change log rows written in batches of this many by one statement. */
 #define PD__LOG_BATCH 64
+/* A write transaction holds its change log rows in the handle until COMMIT
+ * (or until something reads the log), at most this many: beyond it the
+ * oldest are dropped, since pruning would delete them anyway. Their key
+ * bytes are capped too, so a transaction of huge keys flushes early. */
+#define PD__LOG_HOLD (2 * PD__CHANGES_KEEP)
+#define PD__LOG_HOLD_KEY_BYTES (8u << 20)
 
 /* One change log row not yet written (engine_sqlite_log.c); its key bytes
  * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
@@ -144,12 +150,14 @@ struct pd_dict {
   int ns_known;
   int64_t version;       /* the namespace version including pending changes */
   int64_t count;         /* its entries, pending changes included */
-  /* Change log rows of this write transaction not yet written: flushed in
-   * batches of PD__LOG_BATCH, and before COMMIT and before anything reads
-   * the log, dropped by ROLLBACK. */
+  /* Change log rows of this write transaction not yet written: written
+   * (PD__LOG_BATCH to a statement) before COMMIT and before anything reads
+   * the log, dropped by ROLLBACK. log_dropped_to: the newest version whose
+   * row was dropped unwritten (engine_sqlite_log.c), 0 if none. */
   pd__log_row *log_rows;
   size_t log_n, log_cap;
   pd__buf log_keys;
+  int64_t log_dropped_to;
 
   /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as
    * mapped by SQLite itself for this connection, or NULL (":memory:", not
