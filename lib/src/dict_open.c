@@ -119,7 +119,10 @@ int pd_reopen(pd_dict *d) {
   d->timed_out = 0;
   int rc = d->engine->connect(d);
   pd__gate_leave();
-  if (rc == PD_OK) d->errmsg[0] = 0;
+  if (rc == PD_OK) {
+    d->errmsg[0] = 0;
+    d->notfound_pending = 0;
+  }
   atomic_store(&d->in_use, 0);
   return rc;
 }

@@ -16,7 +16,42 @@ int pd__err(pd_dict *d, int code, const char *fmt, ...) {
   vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap);
   va_end(ap);
   d->sqlite_errcode = 0;
+  d->notfound_pending = 0;
   return code;
+}
+
+int pd__err_not_found(pd_dict *d, const pd_val *key) {
+  d->notfound_kind = key->kind;
+  if (key->kind == PD_INT) {
+    d->notfound_int = key->u.i;
+  } else if (key->kind == PD_TEXT || key->kind == PD_BYTES) {
+    /* One byte past what is shown, so the message still ends in "..." */
+    size_t n = key->u.s.len < sizeof d->notfound_key ? key->u.s.len : sizeof d->notfound_key;
+    memcpy(d->notfound_key, key->u.s.ptr, n);
+    d->notfound_len = n;
+  }
+  /* Anything that writes a message later writes a non-empty one, so an
+   * empty errmsg with the flag set means this is still the last error. */
+  d->errmsg[0] = 0;
+  d->sqlite_errcode = 0;
+  d->notfound_pending = 1;
+  return PD_ENOTFOUND;
+}
+
+void pd__errmsg_settle(pd_dict *d) {
+  if (!d->notfound_pending) return;
+  d->notfound_pending = 0;
+  if (d->errmsg[0]) return;
+  pd_val k = {.kind = d->notfound_kind};
+  if (k.kind == PD_INT) {
+    k.u.i = d->notfound_int;
+  } else {
+    k.u.s.ptr = d->notfound_key;
+    k.u.s.len = d->notfound_len;
+  }
+  char kb[128];
+  snprintf(d->errmsg, sizeof d->errmsg, "key %s not found",
+           pd__key_describe(&k, kb, sizeof kb));
 }
 
 int pd__map_sqlite_code(int src) {
@@ -58,6 +93,7 @@ int pd__sqlite_err(pd_dict *d, int src, const char *what) {
   snprintf(d->errmsg, sizeof d->errmsg, "%s: %s (file '%s')", what, why,
            d->path);
   d->sqlite_errcode = ext;
+  d->notfound_pending = 0;
   return pd__map_sqlite_code(ext);
 }
 
@@ -98,6 +134,9 @@ void pd__misuse_clear(const pd_dict *d) {
 const char *pd_errmsg(const pd_dict *d) {
   if (!d) return open_msg;
   if (misuse_handle == d) return misuse_msg;
+  /* The handle is the caller's, writable; the API says const because
+   * asking for the message changes nothing the caller can observe. */
+  pd__errmsg_settle((pd_dict *)d);
   return d->errmsg;
 }
 

@@ -47,6 +47,8 @@ enum {
 #define PD__CHANGES_PRUNE_EVERY 256
 
 #define PD__ERRMSG_CAP 512
+/* Messages show at most this many bytes of a key (keys can be 4 KiB). */
+#define PD__KEY_SHOWN_BYTES 40
 
 /* An engine's "nothing committed since" token (engine.h, commit_stamp). */
 #define PD__STAMP_BYTES 48
@@ -181,6 +183,15 @@ struct pd_dict {
 
   char errmsg[PD__ERRMSG_CAP];
   int sqlite_errcode;
+  /* A "key ... not found" message not yet written into errmsg (errors.c):
+   * misses of get and contains are common and take well under a
+   * microsecond, formatting their message took a third of that. The key's
+   * first PD__KEY_SHOWN_BYTES + 1 bytes are kept to write it when asked. */
+  int notfound_pending;
+  pd_kind notfound_kind;
+  int64_t notfound_int;
+  size_t notfound_len;
+  char notfound_key[PD__KEY_SHOWN_BYTES + 1];
 
   /* Hook for watch.c (pd_wait / pd_watch_fd): its private state, freed by
    * watch_free when the handle closes or reopens. */
@@ -221,6 +232,11 @@ int pd__err(pd_dict *d, int code, const char *fmt, ...)
  * message> (file '<path>')" and records the extended code. */
 int pd__sqlite_err(pd_dict *d, int src, const char *what);
 int pd__map_sqlite_code(int src);
+/* Returns PD_ENOTFOUND with the message "key <key> not found", written
+ * only when pd_errmsg asks for it. */
+int pd__err_not_found(pd_dict *d, const pd_val *key);
+/* Writes a pending not-found message into errmsg now. */
+void pd__errmsg_settle(pd_dict *d);
 /* A second thread caught inside d: the message buffer belongs to the first
  * one, so this thread remembers (thread-locally) that its last call on d
  * failed that way and pd_errmsg(d) answers it with fixed text. Any call of

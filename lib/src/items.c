@@ -1,11 +1,6 @@
 /* items.c - pd_get, pd_set, pd_delete, pd_contains, pd_count, pd_clear. */
 #include "engine.h"
 
-static int not_found(pd_dict *d, const pd_val *key) {
-  char kb[128];
-  return pd__err(d, PD_ENOTFOUND, "key %s not found", pd__key_describe(key, kb, sizeof kb));
-}
-
 int pd_get(pd_dict *d, const pd_val *key, pd_val *out) {
   int rc = pd__enter(d);
   if (rc) return rc;
@@ -14,7 +9,7 @@ int pd_get(pd_dict *d, const pd_val *key, pd_val *out) {
   pd_val v;
   /* The hot path: the read cache, else one engine read. */
   if (!rc) rc = pd__read_item(d, key, &v, &found);
-  if (!rc && !found) rc = not_found(d, key);
+  if (!rc && !found) rc = pd__err_not_found(d, key);
   if (!rc && out) *out = v;
   return pd__leave(d, rc);
 }
@@ -25,7 +20,7 @@ int pd_contains(pd_dict *d, const pd_val *key) {
   rc = pd__key_ok(d, key);
   int found = 0;
   if (!rc) rc = pd__read_item(d, key, NULL, &found);
-  if (!rc && !found) rc = not_found(d, key);
+  if (!rc && !found) rc = pd__err_not_found(d, key);
   return pd__leave(d, rc);
 }
 

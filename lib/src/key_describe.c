@@ -4,9 +4,6 @@
 
 #include "internal.h"
 
-/* Keys can be 4 KiB of anything; messages show at most this many bytes. */
-#define SHOWN_BYTES 40
-
 const char *pd__key_describe(const pd_val *key, char *buf, size_t cap) {
   if (!key) {
     snprintf(buf, cap, "(no key)");
@@ -25,7 +22,7 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap) {
   size_t n = key->u.s.len;
   int is_text = key->kind == PD_TEXT;
   at += (size_t)snprintf(buf + at, cap - at, "%s'", is_text ? "" : "b");
-  for (size_t i = 0; i < n && i < SHOWN_BYTES && at + 8 < cap; i++) {
+  for (size_t i = 0; i < n && i < PD__KEY_SHOWN_BYTES && at + 8 < cap; i++) {
     unsigned char c = p[i];
     /* Text bytes >= 0x80 are kept so UTF-8 prints as itself. */
     if ((c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') ||
@@ -35,7 +32,7 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap) {
       at += (size_t)snprintf(buf + at, cap - at, "\\x%02x", c);
   }
   if (at + 6 < cap)
-    at += (size_t)snprintf(buf + at, cap - at, "%s'", n > SHOWN_BYTES ? "..." : "");
+    at += (size_t)snprintf(buf + at, cap - at, "%s'", n > PD__KEY_SHOWN_BYTES ? "..." : "");
   buf[at < cap ? at : cap - 1] = 0;
   return buf;
 }

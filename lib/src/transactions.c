@@ -46,6 +46,7 @@ int pd__write_end(pd_dict *d, int opened, int rc, int partial) {
      * log would lie): give up the whole transaction, and say so. */
     d->engine->write_rollback(d);
     d->txn_failed_rc = rc;
+    pd__errmsg_settle(d);
     size_t n = strlen(d->errmsg);
     snprintf(d->errmsg + n, sizeof d->errmsg - n,
              "; the transaction was rolled back");

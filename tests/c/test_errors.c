@@ -99,12 +99,44 @@ static void test_errors__second_thread_gets_misuse_with_its_own_message(void **s
   tu_rmdir(dir);
 }
 
+/* get and contains write their not-found message only when it is asked for
+ * (errors.c); it must read exactly as if written at once, and give way to
+ * any later error. */
+static void test_errors__not_found_message_names_the_key(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  const char long_key[] = "0123456789012345678901234567890123456789-and-more";
+  pd_val out, neg = pd_int(-42), one = pd_int(1), two = pd_int(2), empty = pd_text("", 0);
+  pd_val quoted = pd_text("caf\xc3\xa9 'x'", 9), raw = pd_bytes("\0\x01" "a", 3);
+  pd_val longer = pd_text(long_key, sizeof long_key - 1);
+  assert_int_equal(pd_get(d, &neg, &out), PD_ENOTFOUND);
+  assert_string_equal(pd_errmsg(d), "key -42 not found");
+  assert_string_equal(pd_errmsg(d), "key -42 not found"); /* asking twice */
+  assert_int_equal(pd_contains(d, &quoted), PD_ENOTFOUND);
+  assert_string_equal(pd_errmsg(d), "key 'caf\xc3\xa9 \\x27x\\x27' not found");
+  assert_int_equal(pd_get(d, &longer, &out), PD_ENOTFOUND);
+  assert_string_equal(pd_errmsg(d),
+                      "key '0123456789012345678901234567890123456789...' not found");
+  assert_int_equal(pd_get(d, &raw, &out), PD_ENOTFOUND);
+  /* A later error replaces a not-found message that was never read... */
+  assert_int_equal(pd_set(d, &empty, NULL), PD_EINVALID);
+  assert_null(strstr(pd_errmsg(d), "not found"));
+  assert_int_equal(pd_get(d, &raw, &out), PD_ENOTFOUND);
+  assert_string_equal(pd_errmsg(d), "key b'\\x00\\x01a' not found");
+  /* ...and a successful call leaves the last error's message as it was. */
+  assert_int_equal(pd_get(d, &one, &out), PD_ENOTFOUND);
+  TU_OK(d, pd_set(d, &one, &two));
+  assert_string_equal(pd_errmsg(d), "key 1 not found");
+  pd_close(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors__every_code_has_its_own_text),
       cmocka_unit_test(test_errors__library_version_matches_header),
       cmocka_unit_test(test_errors__failed_open_sets_out_null_and_thread_message),
       cmocka_unit_test(test_errors__second_thread_gets_misuse_with_its_own_message),
+      cmocka_unit_test(test_errors__not_found_message_names_the_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
