@@ -231,9 +231,9 @@ int pd__sq_connect(pd_dict *d) {
    * truncating the file, into SIGBUS in the caller's process, which a library
    * must not risk; and with the read cache answering repeated gets, the
    * measured gain of mmap for the rest was small (about 0.3 us a get).
-   * temp_store and wal_autocheckpoint stay at SQLite's defaults: nothing here
-   * builds temporary tables, and 1000-page checkpoints measured best for
-   * autocommit sets (larger ones only moved the cost into bigger stalls). */
+   * temp_store stays at SQLite's default: nothing here builds temporary
+   * tables. When to checkpoint is wal_checkpoint.c's hook, which replaces
+   * SQLite's wal_autocheckpoint. */
   rc = pd__exec(d, d->opts.durable ? "PRAGMA synchronous = FULL"
                                    : "PRAGMA synchronous = NORMAL");
   if (!rc) rc = pd__exec(d, CACHE_PRAGMA);
