@@ -246,8 +246,17 @@ end
 
 -- ------------------------------------------------------------ namespaces
 
---- All namespace names of d's file, sorted.
-M.namespaces = core.namespaces
+--- All namespace names of d's file, sorted; given a path instead of a dict,
+--- of the file at that path, opening no namespace (none need be "default").
+function M.namespaces(d)
+  if type(d) == "string" then
+    if d:find("\0", 1, true) then
+      error(("permadict: path %q contains a zero byte [EINVALID]"):format(d), 2)
+    end
+    return core.file_namespaces(d)
+  end
+  return core.namespaces(d)
+end
 --- Deletes a namespace of d's file and everything in it.
 function M.drop_namespace(d, name)
   -- C sees the name up to its first zero byte: refuse rather than drop another.

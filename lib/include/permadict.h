@@ -384,6 +384,11 @@ PD_API void pd_iter_free(pd_iter *it);
 
 /* All namespaces of d's file, sorted; free with pd_free_names. */
 PD_API int pd_namespaces(pd_dict *d, char ***out, size_t *count);
+/* All namespaces of the permadict file at path, sorted, without opening any
+ * of them (a file need not have "default"); never creates or writes the
+ * file. Free with pd_free_names. On failure the message is this thread's
+ * pd_errmsg(NULL), as for pd_open. */
+PD_API int pd_file_namespaces(const char *path, char ***out, size_t *count);
 PD_API void pd_free_names(char **names, size_t count);
 /* Delete a namespace and everything in it. Handles open on it then see it
  * empty and their writes fail with PD_EGONE. */

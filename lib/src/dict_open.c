@@ -26,7 +26,10 @@ static void handle_free(pd_dict *d) {
   free(d);
 }
 
-int pd_open(pd_dict **out, const char *path, const pd_options *opts) {
+/* pd_open, or with file_only a read-only handle on the file alone, in no
+ * namespace: all it can do is list namespaces (pd_file_namespaces). */
+static int open_handle(pd_dict **out, const char *path, const pd_options *opts,
+                       int file_only) {
   static const pd_options defaults = PD_OPTIONS_INIT;
   char msg[PD__ERRMSG_CAP];
   if (!out) {
@@ -66,6 +69,7 @@ int pd_open(pd_dict **out, const char *path, const pd_options *opts) {
     d->opts = *opts;
   }
   d->opts.name = d->name;
+  d->file_only = file_only;
   d->engine = &pd__engine_sqlite;
   if (pd__cache_new(d, d->opts.cache_kib) != PD_OK) {
     handle_free(d);
@@ -85,6 +89,18 @@ int pd_open(pd_dict **out, const char *path, const pd_options *opts) {
   d->errmsg[0] = 0;
   *out = d;
   return PD_OK;
+}
+
+int pd_open(pd_dict **out, const char *path, const pd_options *opts) {
+  return open_handle(out, path, opts, 0);
+}
+
+int pd__open_file_only(pd_dict **out, const char *path) {
+  pd_options opts = PD_OPTIONS_INIT;
+  opts.readonly = 1;
+  opts.create = 0;
+  opts.cache_kib = -1;
+  return open_handle(out, path, &opts, 1);
 }
 
 /* Lets go of d's connection (the engine knows what fork() allows). */

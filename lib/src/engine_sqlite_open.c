@@ -252,9 +252,11 @@ int pd__sq_connect(pd_dict *d) {
       if (rc) goto fail;
     }
   }
-  rc = namespace_attach(d);
-  if (rc) goto fail;
-  shm_attach(d);
+  if (!d->file_only) { /* a file-only handle only lists namespaces */
+    rc = namespace_attach(d);
+    if (rc) goto fail;
+    shm_attach(d);
+  }
   d->fork_generation = pd__fork_generation_now();
   return PD_OK;
 fail:

@@ -127,6 +127,7 @@ struct pd_dict {
   pd_options opts;       /* copy; opts.name points at name */
   int64_t ns_id;         /* permadict_namespaces.id of the namespace */
   int memory;            /* ":memory:": no file checks, no WAL */
+  int file_only;         /* in no namespace: pd__open_file_only */
 
   /* File identity recorded at open; compared before each write scope so a
    * file deleted, renamed or replaced while open gives PD_EGONE. */
@@ -243,6 +244,10 @@ void pd__errmsg_settle(pd_dict *d);
  * this thread that gets into d clears the mark. Returns PD_EMISUSE. */
 int pd__misuse_mark(const pd_dict *d);
 void pd__misuse_clear(const pd_dict *d);
+/* A read-only handle on the file at path in no namespace, for listing
+ * namespaces (dict_open.c); failures as pd_open's. */
+int pd__open_file_only(pd_dict **out, const char *path);
+
 /* This thread's pd_open message (pd_errmsg(NULL)). */
 void pd__open_err_set(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

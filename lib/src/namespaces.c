@@ -22,6 +22,22 @@ int pd_namespaces(pd_dict *d, char ***out, size_t *count) {
   return pd__leave(d, d->engine->namespaces(d, out, count));
 }
 
+int pd_file_namespaces(const char *path, char ***out, size_t *count) {
+  if (!out || !count) {
+    pd__open_err_set("pd_file_namespaces: out is NULL");
+    return PD_EINVALID;
+  }
+  *out = NULL;
+  *count = 0;
+  pd_dict *d;
+  int rc = pd__open_file_only(&d, path); /* its message is this thread's */
+  if (rc) return rc;
+  rc = pd_namespaces(d, out, count);
+  if (rc) pd__open_err_set("%s", pd_errmsg(d));
+  pd_close(d);
+  return rc;
+}
+
 int pd_drop_namespace(pd_dict *d, const char *name) {
   int rc = pd__enter(d);
   if (rc) return rc;

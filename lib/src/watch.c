@@ -376,7 +376,7 @@ int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version) {
                                 "back before waiting for other processes",
                                 d->path));
   if (d->memory) return pd__leave(d, wait_memory(d, since, timeout_ms, version));
-  watch_state *w;
+  watch_state *w = NULL; /* set by watch_get on success */
   rc = watch_get(d, &w);
   if (rc == PD_OK) {
     rc = wait_loop(d, w, since, timeout_ms, version);
@@ -438,7 +438,7 @@ int pd_watch_fd(pd_dict *d, int *fd) {
   if (rc) return rc;
   if (!fd) return pd__leave(d, pd__err(d, PD_EINVALID, "pd_watch_fd: fd is NULL"));
   *fd = -1;
-  watch_state *w;
+  watch_state *w = NULL; /* set by watch_get on success */
   rc = watch_get(d, &w);
   if (rc == PD_OK && w->epfd < 0) rc = watch_set_make(d, w);
   if (rc == PD_OK) *fd = w->epfd;

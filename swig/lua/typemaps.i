@@ -278,6 +278,11 @@ PDLUA_STATUS(pd_get_and_set)
 PDLUA_STATUS(pd_compare_and_swap)
 PDLUA_STATUS(pd_begin)
 PDLUA_STATUS(pd_namespaces)
+/* No handle: the message is this thread's, as for pd_open. */
+%typemap(out) int pd_file_namespaces %{
+  if ($1 != PD_OK)
+    return pdlua_raise(L, NULL, $1);
+%}
 PDLUA_STATUS(pd_drop_namespace)
 PDLUA_STATUS(pd_version)
 PDLUA_STATUS(pd_stats_get)

@@ -77,6 +77,7 @@
 %typemap(out) int pd_changes_open { %pdpy_raise_if_error(pd_errmsg(arg2)) }
 /* No handle yet: this thread's open message. */
 %typemap(out) int pd_open { %pdpy_raise_if_error(pd_errmsg(NULL)) }
+%typemap(out) int pd_file_namespaces { %pdpy_raise_if_error(pd_errmsg(NULL)) }
 
 /* PD_ITEROVER is the end, not an error: None (the argouts then add nothing). */
 %define %pdpy_iteration_code(FUNC)

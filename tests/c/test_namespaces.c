@@ -1,8 +1,10 @@
 /* test_namespaces.c - isolation, listing, dropping, hostile names. */
 #include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void test_namespaces__are_isolated_and_listed_sorted(void **state) {
   (void)state;
@@ -29,6 +31,46 @@ static void test_namespaces__are_isolated_and_listed_sorted(void **state) {
   pd_close(a);
   pd_close(b);
   pd_close(c);
+  tu_rmdir(dir);
+}
+
+/* Listing by path opens no namespace: a file without "default" lists fine,
+ * and the file is left byte for byte as it was (read-only, nothing created). */
+static void test_namespaces__listed_by_path_without_opening_one(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "n.db");
+  pd_dict *a = tu_open(path, "zeta"), *b = tu_open(path, "alpha");
+  pd_close(a);
+  pd_close(b);
+  struct stat before, after;
+  assert_int_equal(stat(path, &before), 0);
+  char **names;
+  size_t n;
+  assert_int_equal(pd_file_namespaces(path, &names, &n), PD_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(names[0], "alpha");
+  assert_string_equal(names[1], "zeta");
+  pd_free_names(names, n);
+  assert_int_equal(stat(path, &after), 0);
+  assert_int_equal(before.st_size, after.st_size);
+  assert_int_equal(before.st_mtime, after.st_mtime);
+  /* "default" was not created by listing. */
+  pd_options ro = PD_OPTIONS_INIT;
+  ro.readonly = 1;
+  assert_int_equal(pd_open(&a, path, &ro), PD_ENOTFOUND);
+  /* Failures say why through this thread's open message. */
+  assert_int_equal(pd_file_namespaces(tu_path(dir, "missing.db"), &names, &n), PD_ENOTFOUND);
+  assert_null(names);
+  assert_int_equal(n, 0);
+  assert_non_null(strstr(pd_errmsg(NULL), "missing.db"));
+  FILE *f = fopen(tu_path(dir, "other.txt"), "w");
+  assert_non_null(f);
+  fputs("not a database, and not to be touched\n", f);
+  fclose(f);
+  assert_int_equal(pd_file_namespaces(tu_path(dir, "other.txt"), &names, &n), PD_ENOTADB);
+  assert_non_null(strstr(pd_errmsg(NULL), "other.txt"));
+  assert_int_equal(pd_file_namespaces(path, NULL, &n), PD_EINVALID);
   tu_rmdir(dir);
 }
 
@@ -142,6 +184,7 @@ static void test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one(v
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_namespaces__are_isolated_and_listed_sorted),
+      cmocka_unit_test(test_namespaces__listed_by_path_without_opening_one),
       cmocka_unit_test(test_namespaces__drop_makes_open_handles_gone),
       cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
       cmocka_unit_test(test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one),

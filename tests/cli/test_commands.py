@@ -188,14 +188,19 @@ def test_namespace__isolates_keys(db):
     assert ok("keys", db, "-n", "b").lines() == ["k"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "library gap: pd_open read-only fails with PD_ENOTFOUND when the namespace "
-    "(here 'default') is absent, and pd_namespaces needs an open handle, so a "
-    "file without a 'default' namespace cannot be listed without -n"))
 def test_namespaces__lists_every_namespace_of_a_file_without_default(db):
     ok("set", db, "-n", "zeta", "k", "1")
     ok("set", db, "-n", "alpha", "k", "1")
     assert ok("namespaces", db).lines() == ["alpha", "zeta"]
+    assert ok("namespaces", db, "-n", "nowhere").lines() == ["alpha", "zeta"]
+    # Listing created nothing: "default" is still absent.
+    assert ok("namespaces", db).lines() == ["alpha", "zeta"]
+
+
+def test_namespaces__missing_file_exits_3_and_does_not_create_it(db):
+    r = permadict("namespaces", db)
+    assert_one_line_error(r, 3, db)
+    assert not os.path.exists(db)
 
 
 def test_namespaces__lists_every_namespace_sorted(db):

@@ -73,6 +73,20 @@ T.case("namespaces are separate dicts in one file", function()
   permadict.close(a)
 end)
 
+T.case("namespaces of a file by path, with no default namespace", function()
+  local p = path .. "-nodefault"
+  local z = assert(permadict.open(p, { name = "zeta" }))
+  local a = assert(permadict.open(p, { name = "alpha" }))
+  permadict.close(z)
+  permadict.close(a)
+  T.eq(table.concat(permadict.namespaces(p), ","), "alpha,zeta")
+  -- Listing created nothing: "default" still cannot be opened read-only.
+  T.eq(permadict.open(p, { readonly = true }), nil)
+  T.raises(function() permadict.namespaces(p .. "-missing") end, "ENOTFOUND")
+  T.raises(function() permadict.namespaces(p .. "\0x") end, "zero byte")
+  os.remove(p)
+end)
+
 T.case("version grows with every change; stats and check answer", function()
   local v0 = permadict.version(d)
   d.x = 1

@@ -1,6 +1,7 @@
 """Errors, read-only mode, transactions, atomic helpers, namespaces, pickle opt-in."""
 
 import os
+import pathlib
 import pickle
 
 import pytest
@@ -183,6 +184,20 @@ def test_namespaces__are_independent_and_can_be_dropped(db_path):
     assert permadict.namespaces(db_path) == ["default"]
     with Permadict(db_path) as a:
         assert a.copy() == {"k": "a"}
+
+
+def test_namespaces__listed_by_path_for_a_file_without_default(db_path, tmp_path):
+    with Permadict(db_path, name="zeta") as z, Permadict(db_path, name="alpha") as a:
+        z["k"], a["k"] = 1, 2
+    assert permadict.namespaces(db_path) == ["alpha", "zeta"]
+    assert permadict.namespaces(pathlib.Path(db_path)) == ["alpha", "zeta"]
+    # Listing opened no namespace and so created none.
+    with pytest.raises(permadict.NotFoundError):
+        Permadict(db_path, readonly=True)
+    missing = str(tmp_path / "missing.db")
+    with pytest.raises(permadict.NotFoundError, match="missing.db"):
+        permadict.namespaces(missing)
+    assert not os.path.exists(missing)
 
 
 def test_changes__report_what_changed_since_a_version(db_path):

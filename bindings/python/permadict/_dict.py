@@ -941,9 +941,12 @@ def _checked_pairs(seq: Iterable[Any]) -> Iterator[Tuple[Any, Any]]:
 
 
 def namespaces(path: Union[str, "os.PathLike[str]"]) -> List[str]:
-    """The names of the namespaces in the permadict file at path, sorted."""
-    with Permadict(path, readonly=True) as d:
-        return d.namespaces()
+    """The names of the namespaces in the permadict file at path, sorted.
+
+    Opens none of them, so a file without a ``default`` namespace lists too;
+    never creates or writes the file.
+    """
+    return _core.file_namespaces(os.fsdecode(os.fspath(path)))
 
 
 def drop_namespace(path: Union[str, "os.PathLike[str]"], name: str) -> None:
