@@ -41,6 +41,7 @@ static void drop_oldest(pd_dict *d, size_t n) {
       keep_from = d->log_rows[i].key_at;
       break;
     }
+  if (keep_from == 0) return; /* nothing to drop (or only integer keys so far) */
   memmove(d->log_keys.data, d->log_keys.data + keep_from, d->log_keys.len - keep_from);
   d->log_keys.len -= keep_from;
   for (size_t i = 0; i < d->log_n; i++)
