@@ -232,6 +232,45 @@ static int writer_loop(void *arg) {
   return 0;
 }
 
+/* The cache's table starts small and doubles as entries arrive, moving its
+ * entries (read_cache.c): every value must come back exact through the
+ * doublings, with misses and contains entries mixed in, and with commits by
+ * another handle in between leaving dead entries for a doubling to drop. */
+static void test_cache__growing_table_keeps_every_value(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "c.db");
+  pd_dict *w = tu_open(path, NULL), *d = tu_open(path, NULL);
+  enum { N = 30000 };
+  TU_OK(w, pd_begin(w));
+  for (int64_t i = 0; i < N; i++) {
+    pd_val k = pd_int(i), v = pd_int(i * 7);
+    TU_OK(w, pd_set(w, &k, &v));
+  }
+  TU_OK(w, pd_commit(w));
+  for (int pass = 0; pass < 3; pass++) {
+    for (int64_t i = 0; i < N; i++) {
+      assert_int_equal(get_int(d, i), i * 7);
+      pd_val miss = pd_int(-1 - i), out;
+      if (i % 5 == 0) assert_int_equal(pd_get(d, &miss, &out), PD_ENOTFOUND);
+      pd_val k = pd_int(i);
+      if (i % 3 == 0) assert_int_equal(pd_contains(d, &k), PD_OK);
+      if (pass == 1 && i == N / 2) { /* a commit mid-pass: the older entries die */
+        pd_val k0 = pd_int(0), v0 = pd_int(-7);
+        TU_OK(w, pd_set(w, &k0, &v0));
+      }
+    }
+    if (pass == 1) {
+      assert_int_equal(get_int(d, 0), -7);
+      pd_val k0 = pd_int(0), v0 = pd_int(0);
+      TU_OK(w, pd_set(w, &k0, &v0));
+    }
+  }
+  pd_close(w);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 static void test_cache__alternating_writer_and_reader_agree_exactly(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -273,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_cache__survives_checkpoint_and_wal_restart),
       cmocka_unit_test(test_cache__own_writes_and_transactions_are_seen),
       cmocka_unit_test(test_cache__small_budget_and_disabled_cache_give_exact_values),
+      cmocka_unit_test(test_cache__growing_table_keeps_every_value),
       cmocka_unit_test(test_cache__alternating_writer_and_reader_agree_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
