@@ -14,12 +14,12 @@
  * log keeps only the newest PD__CHANGES_KEEP versions, so of a transaction of
  * 100,000 sets, 90,000 rows would be written only to be pruned. Once more
  * than PD__LOG_HOLD rows wait, the oldest are dropped unwritten (and at the
- * flush, all but the newest PD__CHANGES_KEEP), and the flush first prunes
- * every stored row up to the newest dropped version: the
- * log stays one unbroken run of versions, which is what readers rely on to
- * tell that it still reaches back far enough. (Measured, C, 100,000 sets in
- * one transaction: the log's share fell from about 3,400 instructions a set
- * to about 350.)
+ * door, all but the newest PD__CHANGES_KEEP), and the flush first prunes
+ * every stored row up to the newest dropped version: the log stays one
+ * unbroken run of versions, which is what readers rely on to tell that it
+ * still reaches back far enough. (Measured, C, 100,000 sets in one
+ * transaction: the log's share fell from about 3,400 instructions a set to
+ * about 350.)
  * A multi-row INSERT inside a transaction makes SQLite open a statement
  * journal (a 64 KiB allocation), but once per batch, not once per change.
  */

@@ -135,8 +135,11 @@ const char *pd_errmsg(const pd_dict *d) {
   if (!d) return open_msg;
   if (misuse_handle == d) return misuse_msg;
   /* The handle is the caller's, writable; the API says const because
-   * asking for the message changes nothing the caller can observe. */
-  pd__errmsg_settle((pd_dict *)d);
+   * asking for the message changes nothing the caller can observe. Never
+   * written while a call of another thread is inside the handle: the
+   * buffer is that thread's then. */
+  if (!atomic_load_explicit(&d->in_use, memory_order_acquire))
+    pd__errmsg_settle((pd_dict *)d);
   return d->errmsg;
 }
 
