@@ -246,23 +246,26 @@ end
 
 -- ------------------------------------------------------------ namespaces
 
+-- C sees a string up to its first zero byte: refuse one rather than act on
+-- another file or namespace. Raised at the caller of the function calling it.
+local function refuse_zero_byte(s, what)
+  if type(s) == "string" and s:find("\0", 1, true) then
+    error(("permadict: %s %q contains a zero byte [EINVALID]"):format(what, s), 3)
+  end
+end
+
 --- All namespace names of d's file, sorted; given a path instead of a dict,
 --- of the file at that path, opening no namespace (none need be "default").
 function M.namespaces(d)
   if type(d) == "string" then
-    if d:find("\0", 1, true) then
-      error(("permadict: path %q contains a zero byte [EINVALID]"):format(d), 2)
-    end
+    refuse_zero_byte(d, "path")
     return core.file_namespaces(d)
   end
   return core.namespaces(d)
 end
 --- Deletes a namespace of d's file and everything in it.
 function M.drop_namespace(d, name)
-  -- C sees the name up to its first zero byte: refuse rather than drop another.
-  if type(name) == "string" and name:find("\0", 1, true) then
-    error(("permadict: namespace name %q contains a zero byte [EINVALID]"):format(name), 2)
-  end
+  refuse_zero_byte(name, "namespace name")
   return core.drop_namespace(d, name)
 end
 

@@ -87,9 +87,13 @@ int pd__sq_log_prune(pd_dict *d, int64_t upto);
 int pd__sq_log_must_flush(const pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
 void pd__sq_log_free(pd_dict *d);
-/* Writes the pending change log rows, then the namespace row's pending
- * version and count (no-op when clean). */
+/* Writes the pending change log rows (no-op when there are none): the door
+ * before anything in the transaction reads the count, version or log. */
 int pd__sq_ns_flush(pd_dict *d);
+/* FORMAT.md 5: the version of namespace ns's newest change log row, which
+ * carries its count and version (NULL when it has none); ns is SQL. */
+#define PD__NEWEST_LOG_VERSION_SQL(ns) \
+  "(SELECT max(version) FROM permadict_changes WHERE ns = " ns ")"
 /* The namespace's stored (count, version), FORMAT.md 5; *exists 0 when it
  * was dropped. Pending log rows are not written first. */
 int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists);

@@ -14,7 +14,6 @@
 #include "backend.h"
 #include "codec.h"
 
-/* The SQL of each per-handle statement; ?1 is always the namespace id. */
 /* PD__LOG_BATCH (64) change log rows in one INSERT: ?1 is the namespace,
  * and a bare ? takes the next number, so row i binds version, op, key and
  * count to 2 + 4i .. 5 + 4i. */
@@ -24,6 +23,7 @@
 #define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
 _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
 
+/* The SQL of each per-handle statement; ?1 is always the namespace id. */
 static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_GET] = "SELECT type, value FROM permadict_items WHERE ns = ?1 AND key = ?2",
     [PD__ST_CONTAINS] = "SELECT 1 FROM permadict_items WHERE ns = ?1 AND key = ?2",
@@ -42,7 +42,7 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_NAMESPACE_ROW] =
         "SELECT c.count, c.version FROM permadict_namespaces n "
         "LEFT JOIN permadict_changes c ON c.ns = n.id AND c.version = "
-        "(SELECT max(version) FROM permadict_changes WHERE ns = ?1) WHERE n.id = ?1",
+        PD__NEWEST_LOG_VERSION_SQL("?1") " WHERE n.id = ?1",
     [PD__ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [PD__ST_BEGIN_READ] = "BEGIN DEFERRED",
     [PD__ST_COMMIT] = "COMMIT",

@@ -10,10 +10,9 @@
  * never asked about (SQLITE_BUSY_SNAPSHOT, _RECOVERY, a busy BEGIN).
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
-
-#include <errno.h>
 
 #include "internal.h"
 
@@ -26,7 +25,7 @@ int64_t pd__now_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void sleep_us(int64_t us) {
+void pd__sleep_us(int64_t us) {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
   pd__gate_pause(); /* let fork() through while this call sleeps */
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -59,7 +58,7 @@ int pd__busy_retry(pd_dict *d, int attempt) {
   if (wait > BACKOFF_CAP_US) wait = BACKOFF_CAP_US;
   wait = wait / 2 + (int64_t)(jitter() % (unsigned)(wait / 2 + 1)) + 1;
   if (now + wait > d->deadline_us) wait = d->deadline_us - now;
-  if (wait > 0) sleep_us(wait);
+  if (wait > 0) pd__sleep_us(wait);
   return 1;
 }
 

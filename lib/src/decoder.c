@@ -36,7 +36,6 @@
 
 #define MSG_CAP 256
 
-
 /* ------------------------------------------------------- 1. header pre-scan */
 
 static uint64_t read_be(const unsigned char *p, size_t n) {

@@ -129,16 +129,16 @@ int pd_reopen(pd_dict *d) {
   if (!forked && atomic_exchange(&d->in_use, 1)) return pd__misuse_mark(d);
   pd__misuse_clear(d);
   atomic_store(&d->in_use, 1);
+  /* connect writes its failures straight into errmsg (file_guard.c): a
+   * pending not-found message is no longer the last one. */
+  d->notfound_pending = 0;
   pd__gate_enter();
   disconnect(d);
   d->deadline_set = 0;
   d->timed_out = 0;
   int rc = d->engine->connect(d);
   pd__gate_leave();
-  if (rc == PD_OK) {
-    d->errmsg[0] = 0;
-    d->notfound_pending = 0;
-  }
+  if (rc == PD_OK) d->errmsg[0] = 0;
   atomic_store(&d->in_use, 0);
   return rc;
 }

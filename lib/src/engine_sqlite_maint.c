@@ -23,8 +23,9 @@ static int query_int(pd_dict *d, const char *sql, int64_t bind, int64_t *out) {
 }
 
 /* The count carried by a namespace's newest change log row (none: NULL). */
-#define NEWEST_COUNT_SQL(ns) \
-  "(SELECT count FROM permadict_changes WHERE ns = " ns " ORDER BY version DESC LIMIT 1)"
+#define NEWEST_COUNT_SQL(ns)                                         \
+  "(SELECT count FROM permadict_changes WHERE ns = " ns " AND version = " \
+  PD__NEWEST_LOG_VERSION_SQL(ns) ")"
 
 static int64_t file_size(const char *path, const char *suffix) {
   char p[4096];

@@ -30,9 +30,8 @@ int pd__err_not_found(pd_dict *d, const pd_val *key) {
     memcpy(d->notfound_key, key->u.s.ptr, n);
     d->notfound_len = n;
   }
-  /* Anything that writes a message later writes a non-empty one, so an
-   * empty errmsg with the flag set means this is still the last error. */
-  d->errmsg[0] = 0;
+  /* Every later message clears the flag (pd__err, pd__sqlite_err,
+   * pd_reopen), so while it is set this is still the last error. */
   d->sqlite_errcode = 0;
   d->notfound_pending = 1;
   return PD_ENOTFOUND;
@@ -41,7 +40,6 @@ int pd__err_not_found(pd_dict *d, const pd_val *key) {
 void pd__errmsg_settle(pd_dict *d) {
   if (!d->notfound_pending) return;
   d->notfound_pending = 0;
-  if (d->errmsg[0]) return;
   pd_val k = {.kind = d->notfound_kind};
   if (k.kind == PD_INT) {
     k.u.i = d->notfound_int;

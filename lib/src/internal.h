@@ -259,9 +259,12 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 /* ------------------------------------------------------------ busy waits */
 
 void pd__busy_install(pd_dict *d);
-/* wal_checkpoint.c: checkpoints at most once per 1000 new WAL frames. */
+/* wal_checkpoint.c: checkpoints at most once per 3000 new WAL frames. */
 void pd__checkpoint_install(pd_dict *d);
 int64_t pd__now_us(void);
+/* Sleeps us microseconds (through signals), letting fork() through
+ * meanwhile (fork_gate.c): every sleep inside a call goes through here. */
+void pd__sleep_us(int64_t us);
 /* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
  * once the handle's timeout has passed. */
 int pd__busy_retry(pd_dict *d, int attempt);

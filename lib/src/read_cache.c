@@ -98,14 +98,22 @@ int pd__cache_new(pd_dict *d, int cache_kib) {
   return PD_OK;
 }
 
+/* Frees an entry that has left its slot, and its share of the budget. */
+static void release(pd__cache *c, entry *e) {
+  c->used -= e->size;
+  c->live--;
+  free(e);
+}
+
+static void entry_free(pd__cache *c, size_t slot) {
+  entry *e = c->slots[slot];
+  if (!e) return;
+  c->slots[slot] = NULL;
+  release(c, e);
+}
+
 static void drop_entries(pd__cache *c) {
-  for (size_t i = 0; c->live && i <= c->mask; i++) {
-    if (!c->slots[i]) continue;
-    c->used -= c->slots[i]->size;
-    free(c->slots[i]);
-    c->slots[i] = NULL;
-    c->live--;
-  }
+  for (size_t i = 0; c->live && i <= c->mask; i++) entry_free(c, i);
 }
 
 void pd__cache_free(pd_dict *d) {
@@ -184,15 +192,6 @@ static int serve(pd_dict *d, const entry *e, pd_val *out) {
   return PD_OK;
 }
 
-static void entry_free(pd__cache *c, size_t slot) {
-  entry *e = c->slots[slot];
-  if (!e) return;
-  c->used -= e->size;
-  free(e);
-  c->slots[slot] = NULL;
-  c->live--;
-}
-
 static size_t bucket_of(const pd__cache *c, uint64_t h) {
   return (size_t)h & c->mask & ~(size_t)(CACHE_WAYS - 1);
 }
@@ -229,9 +228,7 @@ static void grow(pd__cache *c) {
     size_t b = bucket_of(c, oh[i]), w = 0;
     while (w < CACHE_WAYS && ns[b + w]) w++;
     if (e->epoch != c->epoch || w == CACHE_WAYS) {
-      c->used -= e->size;
-      c->live--;
-      free(e);
+      release(c, e);
       continue;
     }
     ns[b + w] = e;

@@ -11,7 +11,6 @@
 
 #include "codec.h"
 
-
 const char *pd__kind_name(int kind) {
   static const char *const names[] = {"null", "bool",  "int",  "float",
                                       "text", "bytes", "list", "map",

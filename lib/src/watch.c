@@ -291,14 +291,6 @@ static int version_read(pd_dict *d, int64_t *out) {
   return pd__sqlite_err(d, src, "pd_wait: reading the version");
 }
 
-static void sleep_us(int64_t us) {
-  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-  pd__gate_pause(); /* let fork() through while this call sleeps */
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-  pd__gate_resume();
-}
-
 /* Sleeps until fd is readable or us microseconds pass (us < 0: no limit).
  * Returns 1 when readable, 0 otherwise (timeout or a signal). */
 static int fd_block(int fd, int64_t us) {
@@ -344,7 +336,7 @@ static int wait_loop(pd_dict *d, watch_state *w, int64_t since, int timeout_ms,
       int64_t nap = left < 0 ? poll_step : min64(left, poll_step);
       poll_step = min64(poll_step * 2, POLL_CAP_US);
       watch_drain(w);
-      sleep_us(nap);
+      pd__sleep_us(nap);
     }
   }
 }
@@ -361,7 +353,7 @@ static int wait_memory(pd_dict *d, int64_t since, int timeout_ms, int64_t *versi
     return pd__err(d, PD_EMISUSE,
                    "pd_wait: waiting forever on a ':memory:' dict would never "
                    "return (only its own handle can change it)");
-  sleep_us((int64_t)timeout_ms * 1000);
+  pd__sleep_us((int64_t)timeout_ms * 1000);
   return PD_ETIMEOUT;
 }
 

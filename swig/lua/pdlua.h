@@ -133,9 +133,6 @@ int pdlua_int64_eq(lua_State *L);
 /* Pushes v (a scalar, PD_PRIVATE or PD_PACKED) as a Lua value. */
 void pdlua_push_value(lua_State *L, const pd_val *v);
 
-/* 1 if p[0..len) is strict UTF-8 (same rules as the core: no surrogates,
- * overlongs or code points above U+10FFFF; zero bytes allowed). */
-
 /* ---------------------------------------------------------------- options */
 
 /* Fills *opts from the Lua table at idx (or defaults when idx is nil);
