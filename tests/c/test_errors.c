@@ -130,6 +130,28 @@ static void test_errors__not_found_message_names_the_key(void **state) {
   pd_close(d);
 }
 
+/* A reopen that fails writes its own message (the file checks write it
+ * directly): a not-found message still waiting to be written must not
+ * replace it. */
+static void test_errors__failed_reopen_message_wins_over_an_earlier_miss(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "gone.db");
+  pd_dict *d = tu_open(path, NULL);
+  pd_close(d);
+  pd_options o = PD_OPTIONS_INIT;
+  o.create = 0;
+  assert_int_equal(pd_open(&d, path, &o), PD_OK);
+  pd_val k = pd_int(1), out;
+  assert_int_equal(pd_get(d, &k, &out), PD_ENOTFOUND);
+  assert_int_equal(unlink(path), 0);
+  assert_int_not_equal(pd_reopen(d), PD_OK);
+  assert_null(strstr(pd_errmsg(d), "not found"));
+  assert_non_null(strstr(pd_errmsg(d), "gone.db"));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors__every_code_has_its_own_text),
@@ -137,6 +159,7 @@ int main(void) {
       cmocka_unit_test(test_errors__failed_open_sets_out_null_and_thread_message),
       cmocka_unit_test(test_errors__second_thread_gets_misuse_with_its_own_message),
       cmocka_unit_test(test_errors__not_found_message_names_the_key),
+      cmocka_unit_test(test_errors__failed_reopen_message_wins_over_an_earlier_miss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
