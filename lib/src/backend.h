@@ -77,12 +77,12 @@ int pd__sq_check(pd_dict *d);
 int pd__sq_read_begin(pd_dict *d, int *opened);
 void pd__sq_read_end(pd_dict *d, int opened);
 /* engine_sqlite_log.c: the transaction's pending change log rows. add
- * queues one (key NULL: a clear); flush writes all;
+ * queues one (key NULL: a clear); flush writes all and prunes old ones;
  * discard drops them (rollback); free releases the memory (disconnect). */
 int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_val *key);
 int pd__sq_log_flush(pd_dict *d);
-/* Deletes the namespace's stored log rows up to version upto. */
-int pd__sq_log_prune(pd_dict *d, int64_t upto);
+/* *found: whether version v's log row is stored. */
+int pd__sq_logged(pd_dict *d, int64_t v, int *found);
 /* Whether the pending rows' keys have grown past PD__LOG_HOLD_KEY_BYTES. */
 int pd__sq_log_must_flush(const pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
@@ -90,10 +90,19 @@ void pd__sq_log_free(pd_dict *d);
 /* Writes the pending change log rows (no-op when there are none): the door
  * before anything in the transaction reads the count, version or log. */
 int pd__sq_ns_flush(pd_dict *d);
-/* FORMAT.md 5: the version of namespace ns's newest change log row, which
- * carries its count and version (NULL when it has none); ns is SQL. */
-#define PD__NEWEST_LOG_VERSION_SQL(ns) \
-  "(SELECT max(version) FROM permadict_changes WHERE ns = " ns ")"
+/* FORMAT.md 2 and 5: the rowid of the newest row in the slot whose first
+ * rowid is base (SQL), which is the newest change log row, carrying the
+ * namespace's count and version (NULL when it has none). */
+#define PD__NEWEST_ROW_ID_SQL(base)                                          \
+  "(SELECT id FROM permadict_rows WHERE id BETWEEN " base " AND " base       \
+  " + " PD__STR(PD__SLOT_ROWIDS_MINUS_1) " ORDER BY id DESC LIMIT 1)"
+#define PD__SLOT_ROWIDS_MINUS_1 17592186044415
+_Static_assert(PD__SLOT_ROWIDS_MINUS_1 == (INT64_C(1) << PD__SLOT_SHIFT) - 1,
+               "a slot holds 2^PD__SLOT_SHIFT rowids");
+/* The rowid of version v's change log row (FORMAT.md 2). */
+static inline int64_t pd__log_rowid(const pd_dict *d, int64_t v) {
+  return d->ns_base + 2 * v + 1;
+}
 /* The namespace's stored (count, version), FORMAT.md 5; *exists 0 when it
  * was dropped. Pending log rows are not written first. */
 int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists);

@@ -15,34 +15,45 @@
 #include "codec.h"
 
 /* PD__LOG_BATCH (64) change log rows in one INSERT: ?1 is the namespace,
- * and a bare ? takes the next number, so row i binds version, op, key and
+ * and a bare ? takes the next number, so row i binds id, type, key and
  * count to 2 + 4i .. 5 + 4i. */
 #define LOG_ROW "(?1, ?, ?, ?, ?)"
 #define LOG_ROWS_4 LOG_ROW ", " LOG_ROW ", " LOG_ROW ", " LOG_ROW
 #define LOG_ROWS_16 LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4
 #define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
 _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
+#define LOG_INSERT "INSERT INTO permadict_rows (ns, id, type, key, value) VALUES "
 
-/* The SQL of each per-handle statement; ?1 is always the namespace id. */
+/* The SQL of each per-handle statement; ?1 is always the namespace id.
+ * Entries are the rows with type >= 0 (FORMAT.md 2): every statement on
+ * them says so, which is also what lets SQLite use the partial key index. */
 static const char *const stmt_sql[PD__ST_COUNT_] = {
-    [PD__ST_GET] = "SELECT type, value FROM permadict_items WHERE ns = ?1 AND key = ?2",
-    [PD__ST_CONTAINS] = "SELECT 1 FROM permadict_items WHERE ns = ?1 AND key = ?2",
+    [PD__ST_GET] =
+        "SELECT type, value FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
+    [PD__ST_CONTAINS] =
+        "SELECT 1 FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
+    /* ?5: the rowid a new entry takes (only the INSERT branch uses it). */
     [PD__ST_UPSERT_ITEM] =
-        "INSERT INTO permadict_items (ns, key, type, value) VALUES (?1, ?2, ?3, ?4) "
-        "ON CONFLICT (ns, key) DO UPDATE SET type = excluded.type, value = excluded.value",
-    [PD__ST_DELETE_ITEM] = "DELETE FROM permadict_items WHERE ns = ?1 AND key = ?2",
-    [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_items WHERE ns = ?1",
-    [PD__ST_LOG_CHANGE] =
-        "INSERT INTO permadict_changes (ns, version, op, key, count) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [PD__ST_LOG_CHANGES_BATCH] =
-        "INSERT INTO permadict_changes (ns, version, op, key, count) VALUES " LOG_ROWS_64,
-    [PD__ST_PRUNE_CHANGES] = "DELETE FROM permadict_changes WHERE ns = ?1 AND version <= ?2",
+        "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4) "
+        "ON CONFLICT (ns, key) WHERE type >= 0 "
+        "DO UPDATE SET type = excluded.type, value = excluded.value",
+    [PD__ST_DELETE_ITEM] =
+        "DELETE FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
+    [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_rows WHERE ns = ?1 AND type >= 0",
+    [PD__ST_LOG_CHANGE] = LOG_INSERT LOG_ROW,
+    [PD__ST_LOG_CHANGES_BATCH] = LOG_INSERT LOG_ROWS_64,
+    /* ?2 .. ?3: the rowids of the versions to prune. */
+    [PD__ST_PRUNE_CHANGES] =
+        "DELETE FROM permadict_rows WHERE id BETWEEN ?2 AND ?3 AND type < 0 AND ns = ?1",
+    /* ?2: the rowid of one version's log row. */
+    [PD__ST_LOGGED] = "SELECT 1 FROM permadict_rows WHERE id = ?2 AND ns = ?1 AND type < 0",
     /* FORMAT.md 5: the newest change log row carries the namespace's count
-     * and version; a row here at all means the namespace exists. */
+     * and version; a namespace row at all means the namespace exists. ?2 is
+     * the namespace's first rowid. */
     [PD__ST_NAMESPACE_ROW] =
-        "SELECT c.count, c.version FROM permadict_namespaces n "
-        "LEFT JOIN permadict_changes c ON c.ns = n.id AND c.version = "
-        PD__NEWEST_LOG_VERSION_SQL("?1") " WHERE n.id = ?1",
+        "SELECT c.value, (c.id - ?2) >> 1 FROM permadict_namespaces n "
+        "LEFT JOIN permadict_rows c ON c.id = " PD__NEWEST_ROW_ID_SQL("?2")
+        " AND c.ns = n.id AND c.type < 0 WHERE n.id = ?1",
     [PD__ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [PD__ST_BEGIN_READ] = "BEGIN DEFERRED",
     [PD__ST_COMMIT] = "COMMIT",

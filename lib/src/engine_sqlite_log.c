@@ -2,8 +2,9 @@
  * engine_sqlite_log.c - the change log rows of a write transaction: held in
  * the handle, written in batches, pruned (FORMAT.md 5).
  *
- * Every change appends one row to permadict_changes in the same transaction;
- * the newest row of a namespace also carries its count and version.
+ * Every change appends one log row to permadict_rows in the same
+ * transaction; the newest row of a namespace also carries its count and
+ * version.
  * One INSERT per change cost about 2 us, as much as the item write itself, so
  * rows wait in the handle and go out PD__LOG_BATCH at a time through one
  * prepared multi-row INSERT. Nothing outside this transaction can see the
@@ -15,7 +16,7 @@
  * 100,000 sets, 90,000 rows would be written only to be pruned. Once more
  * than PD__LOG_HOLD rows wait, the oldest are dropped unwritten (and at the
  * door, all but the newest PD__CHANGES_KEEP), and the flush first prunes
- * every stored row up to the newest dropped version: the log stays one
+ * every stored row older than the newest KEEP versions: the log stays one
  * unbroken run of versions, which is what readers rely on to tell that it
  * still reaches back far enough. (Measured, C, 100,000 sets in one
  * transaction: the log's share fell from about 3,400 instructions a set to
@@ -70,23 +71,80 @@ int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_
   return PD_OK;
 }
 
-int pd__sq_log_prune(pd_dict *d, int64_t upto) {
+int pd__sq_logged(pd_dict *d, int64_t v, int *found) {
+  int rc = PD_OK;
+  *found = 0;
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_LOGGED, &rc);
+  if (!st) return rc;
+  sqlite3_bind_int64(st, 1, d->ns_id);
+  sqlite3_bind_int64(st, 2, pd__log_rowid(d, v));
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  *found = src == SQLITE_ROW;
+  return src == SQLITE_ROW || src == SQLITE_DONE
+             ? PD_OK
+             : pd__sqlite_err(d, src, "reading the change log");
+}
+
+/* Deletes the log rows of versions from .. upto. */
+static int prune_range(pd_dict *d, int64_t from, int64_t upto) {
   int rc = PD_OK;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_PRUNE_CHANGES, &rc);
   if (!st) return rc;
   sqlite3_bind_int64(st, 1, d->ns_id);
-  sqlite3_bind_int64(st, 2, upto);
+  sqlite3_bind_int64(st, 2, pd__log_rowid(d, from));
+  sqlite3_bind_int64(st, 3, pd__log_rowid(d, upto));
   int src = pd__step(d, st);
   pd__stmt_done(st);
   return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "pruning the change log");
 }
 
+/* The oldest stored log version, given that version v is stored: the log
+ * is one run (FORMAT.md 5), so a binary search over "is v stored" finds it. */
+static int oldest_logged(pd_dict *d, int64_t v, int64_t *oldest) {
+  int64_t lo = 1, hi = v; /* hi is stored; everything below lo is not */
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    int found = 0;
+    int rc = pd__sq_logged(d, mid, &found);
+    if (rc) return rc;
+    if (found) hi = mid;
+    else lo = mid + 1;
+  }
+  *oldest = hi;
+  return PD_OK;
+}
+
+/*
+ * Keeps the log at the newest PD__CHANGES_KEEP versions (FORMAT.md 5): each
+ * flush that takes the version past a multiple of PD__CHANGES_PRUNE_EVERY
+ * (counted above KEEP) deletes every older row. Log rows share the table
+ * with entries, and old entries sit below the log, so the delete walks a
+ * rowid window from the last such multiple before this transaction, by
+ * which whoever crossed it had pruned; one lookup makes sure, and a log
+ * pruned less far (another writer's way) is found by a binary search.
+ */
+static int prune(pd_dict *d) {
+  const int64_t keep = PD__CHANGES_KEEP, every = PD__CHANGES_PRUNE_EVERY;
+  int64_t upto = d->version - keep, before = d->log_since - keep;
+  if (before < 0) before = 0;
+  if (upto <= 0 || (!d->log_dropped_to && upto / every == before / every)) return PD_OK;
+  int64_t from = before / every * every + 1;
+  int rc = prune_range(d, from, upto);
+  int found = 0;
+  if (!rc && from > 1) rc = pd__sq_logged(d, from - 1, &found);
+  if (rc || !found) return rc;
+  int64_t oldest = 0;
+  rc = oldest_logged(d, from - 1, &oldest);
+  return rc ? rc : prune_range(d, oldest, from - 1);
+}
+
 int pd__sq_log_must_flush(const pd_dict *d) { return d->log_keys.len >= PD__LOG_HOLD_KEY_BYTES; }
 
-/* Binds row r as (version, op, key, count) at parameters idx .. idx+3. */
+/* Binds row r as (id, type, key, count) at parameters idx .. idx+3. */
 static void bind_row(pd_dict *d, sqlite3_stmt *st, int idx, const pd__log_row *r) {
-  sqlite3_bind_int64(st, idx, r->version);
-  sqlite3_bind_int(st, idx + 1, r->op);
+  sqlite3_bind_int64(st, idx, pd__log_rowid(d, r->version));
+  sqlite3_bind_int(st, idx + 1, -r->op);
   sqlite3_bind_int64(st, idx + 3, r->count);
   if (r->key_kind == PD_NULL) {
     sqlite3_bind_null(st, idx + 2);
@@ -120,11 +178,11 @@ int pd__sq_log_flush(pd_dict *d) {
   size_t done = 0;
   int rc = PD_OK;
   if (d->log_n > PD__CHANGES_KEEP) drop_oldest(d, d->log_n - PD__CHANGES_KEEP);
-  if (d->log_dropped_to) { /* keep the stored log one unbroken run */
-    rc = pd__sq_log_prune(d, d->log_dropped_to);
-    if (rc) return rc;
-    d->log_dropped_to = 0;
-  }
+  /* Before the new rows: the dropped ones leave no hole (their versions
+   * are at most version - KEEP), and the delete walks fewer rows. */
+  rc = prune(d);
+  if (rc) return rc;
+  d->log_dropped_to = 0;
   while (!rc && d->log_n - done >= PD__LOG_BATCH) {
     rc = write_rows(d, PD__ST_LOG_CHANGES_BATCH, done, PD__LOG_BATCH);
     if (!rc) done += PD__LOG_BATCH;
@@ -141,6 +199,7 @@ int pd__sq_log_flush(pd_dict *d) {
     return rc;
   }
   pd__sq_log_discard(d);
+  d->log_since = d->version;
   return PD_OK;
 }
 

@@ -22,10 +22,12 @@ static int query_int(pd_dict *d, const char *sql, int64_t bind, int64_t *out) {
   return src == SQLITE_ROW || src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, sql);
 }
 
-/* The count carried by a namespace's newest change log row (none: NULL). */
-#define NEWEST_COUNT_SQL(ns)                                         \
-  "(SELECT count FROM permadict_changes WHERE ns = " ns " AND version = " \
-  PD__NEWEST_LOG_VERSION_SQL(ns) ")"
+/* The count carried by the newest change log row of namespace n (none:
+ * NULL); a newest row that is not a log row of n counts as none. */
+#define NEWEST_COUNT_SQL                                                  \
+  "(SELECT value FROM permadict_rows WHERE id = "                         \
+  PD__NEWEST_ROW_ID_SQL("(n.slot << " PD__STR(PD__SLOT_SHIFT) ")")        \
+  " AND ns = n.id AND type < 0)"
 
 static int64_t file_size(const char *path, const char *suffix) {
   char p[4096];
@@ -77,16 +79,18 @@ static int integrity(pd_dict *d) {
   return rc;
 }
 
-/* Every namespace's stored count equals its rows; no item without one. */
+/* Every namespace's stored count equals its entries; every row belongs to
+ * a namespace and lies in its slot (FORMAT.md 2). */
 static int counts(pd_dict *d) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(
       d->db,
-      "SELECT n.name, " NEWEST_COUNT_SQL("n.id") ", "
-      "(SELECT count(*) FROM permadict_items i WHERE i.ns = n.id) "
+      "SELECT n.name, " NEWEST_COUNT_SQL ", "
+      "(SELECT count(*) FROM permadict_rows i WHERE i.ns = n.id AND i.type >= 0) "
       "FROM permadict_namespaces n "
-      "UNION ALL SELECT NULL, 0, count(*) FROM permadict_items i "
-      "WHERE i.ns NOT IN (SELECT id FROM permadict_namespaces)",
+      "UNION ALL SELECT NULL, 0, count(*) FROM permadict_rows i "
+      "LEFT JOIN permadict_namespaces n ON n.id = i.ns "
+      "WHERE n.id IS NULL OR i.id >> " PD__STR(PD__SLOT_SHIFT) " != n.slot",
       -1, &st, NULL);
   int rc = PD_OK;
   while (src == SQLITE_OK || src == SQLITE_ROW) {
@@ -95,7 +99,7 @@ static int counts(pd_dict *d) {
     int64_t stored = sqlite3_column_int64(st, 1), real = sqlite3_column_int64(st, 2);
     const char *name = (const char *)sqlite3_column_text(st, 0);
     if (!name && real) {
-      rc = pd__err(d, PD_ECORRUPT, "'%s' holds %" PRId64 " items of no namespace",
+      rc = pd__err(d, PD_ECORRUPT, "'%s' holds %" PRId64 " rows outside their namespace",
                    d->path, real);
       break;
     }
@@ -111,11 +115,29 @@ static int counts(pd_dict *d) {
   return rc;
 }
 
-/* Every key and value of every namespace decodes (FORMAT.md 3 and 4). */
+/* A change log row (type < 0) of the row st is on: op 1..3, a key unless it
+ * is a clear, an integer count. */
+static int log_row_check(sqlite3_stmt *st, char *why, size_t cap) {
+  int64_t op = -sqlite3_column_int64(st, 1);
+  int keyless = sqlite3_column_type(st, 0) == SQLITE_NULL;
+  if (op < PD_CHANGE_SET || op > PD_CHANGE_CLEAR)
+    snprintf(why, cap, "change log row of unknown op %lld", (long long)op);
+  else if (keyless != (op == PD_CHANGE_CLEAR))
+    snprintf(why, cap, "change log row of op %lld %s a key", (long long)op,
+             keyless ? "without" : "with");
+  else if (sqlite3_column_type(st, 2) != SQLITE_INTEGER)
+    snprintf(why, cap, "change log row without an integer count");
+  else
+    return PD_OK;
+  return PD_EDECODE;
+}
+
+/* Every key and value of every namespace decodes (FORMAT.md 3 and 4), and
+ * every change log row has a known op and a count (5). */
 static int decodable(pd_dict *d) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(d->db,
-                               "SELECT i.key, i.type, i.value, n.name FROM permadict_items i "
+                               "SELECT i.key, i.type, i.value, n.name FROM permadict_rows i "
                                "JOIN permadict_namespaces n ON n.id = i.ns",
                                -1, &st, NULL);
   pd__buf buf = {0};
@@ -126,6 +148,12 @@ static int decodable(pd_dict *d) {
     char why[256], kb[128];
     pd_val key, val;
     buf.len = 0;
+    if (sqlite3_column_int64(st, 1) < 0) {
+      if (log_row_check(st, why, sizeof why) == PD_OK) continue;
+      rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s': %s",
+                   (const char *)sqlite3_column_text(st, 3), d->path, why);
+      break;
+    }
     rc = pd__column_key(st, 0, &buf, &key, why, sizeof why);
     if (rc == PD_OK) rc = pd__column_value(st, 1, &buf, &val, why, sizeof why);
     pd__val_fix(&key, &buf); /* only now: reading the value may move buf */

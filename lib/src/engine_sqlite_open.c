@@ -31,17 +31,64 @@ static int pragma_int(pd_dict *d, const char *sql, int64_t *out) {
   return rc;
 }
 
+/* FORMAT.md 2: a new namespace takes the lowest free slot (slots of dropped
+ * namespaces are reused: their rows went with them). */
+static const char free_slot_sql[] =
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM permadict_namespaces WHERE slot = 1) THEN 1 "
+    "ELSE (SELECT min(a.slot) + 1 FROM permadict_namespaces a WHERE NOT EXISTS "
+    "(SELECT 1 FROM permadict_namespaces b WHERE b.slot = a.slot + 1)) END";
+
+/* Creates the namespace unless it exists, in one write transaction. */
+static int namespace_create(pd_dict *d) {
+  int rc = pd__exec(d, "BEGIN IMMEDIATE");
+  if (rc) return rc;
+  sqlite3_stmt *st = NULL;
+  int64_t slot = 0;
+  int src = sqlite3_prepare_v2(d->db, free_slot_sql, -1, &st, NULL);
+  if (src == SQLITE_OK) src = pd__step(d, st);
+  if (src == SQLITE_ROW) {
+    slot = sqlite3_column_int64(st, 0);
+    src = SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  if (src == SQLITE_DONE && slot > PD__SLOT_MAX) {
+    rc = pd__err(d, PD_EFULL, "cannot create namespace '%s': '%s' already holds %lld",
+                 d->name, d->path, (long long)PD__SLOT_MAX);
+  } else {
+    st = NULL;
+    if (src == SQLITE_DONE)
+      src = sqlite3_prepare_v2(
+          d->db, "INSERT OR IGNORE INTO permadict_namespaces (name, slot) VALUES (?1, ?2)", -1,
+          &st, NULL);
+    if (src == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 2, slot);
+      src = pd__step(d, st);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "creating the namespace");
+  }
+  if (!rc) rc = pd__exec(d, "COMMIT");
+  if (rc) sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
 /* Looks the namespace up; creates it when allowed. */
 static int namespace_attach(pd_dict *d) {
-  static const char find_sql[] = "SELECT id FROM permadict_namespaces WHERE name = ?1";
+  static const char find_sql[] = "SELECT id, slot FROM permadict_namespaces WHERE name = ?1";
   for (int pass = 0; pass < 2; pass++) {
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(d->db, find_sql, -1, &st, NULL);
     if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
     if (src == SQLITE_OK) src = pd__step(d, st);
     if (src == SQLITE_ROW) {
+      int64_t slot = sqlite3_column_int64(st, 1);
       d->ns_id = sqlite3_column_int64(st, 0);
       sqlite3_finalize(st);
+      if (slot < 1 || slot > PD__SLOT_MAX)
+        return pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' has slot %lld (not 1..%lld)",
+                       d->name, d->path, (long long)slot, (long long)PD__SLOT_MAX);
+      d->ns_base = slot << PD__SLOT_SHIFT;
       return PD_OK;
     }
     sqlite3_finalize(st);
@@ -51,31 +98,14 @@ static int namespace_attach(pd_dict *d) {
       return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
                      d->name, d->path,
                      d->opts.readonly ? " (a read-only open never creates it)" : "");
-    int rc = pd__exec(d, "BEGIN IMMEDIATE");
+    int rc = namespace_create(d);
     if (rc) return rc;
-    st = NULL;
-    src = sqlite3_prepare_v2(d->db,
-                             "INSERT OR IGNORE INTO permadict_namespaces (name) VALUES (?1)",
-                             -1, &st, NULL);
-    if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
-    if (src == SQLITE_OK) src = pd__step(d, st);
-    sqlite3_finalize(st);
-    if (src != SQLITE_DONE) {
-      rc = pd__sqlite_err(d, src, "creating the namespace");
-      sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-      return rc;
-    }
-    rc = pd__exec(d, "COMMIT");
-    if (rc) {
-      sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-      return rc;
-    }
   }
   return pd__err(d, PD_ERROR, "namespace '%s' vanished while being created", d->name);
 }
 
 /* Checks identity again through SQLite (the header pre-check read only the
- * main file; a newer format may be recorded in the WAL). */
+ * main file; another format may be recorded in the WAL). */
 static int identity_via_sqlite(pd_dict *d) {
   int64_t app = 0, ver = 0;
   int rc = pragma_int(d, "PRAGMA application_id", &app);
@@ -84,11 +114,12 @@ static int identity_via_sqlite(pd_dict *d) {
   if ((uint32_t)app != PD__APPLICATION_ID)
     return pd__err(d, PD_EFORMAT, "'%s' is not a permadict file (application_id 0x%08x)",
                    d->path, (unsigned)app);
-  if (ver > PD__FORMAT_VERSION)
+  if (ver != PD__FORMAT_VERSION)
     return pd__err(d, PD_EFORMAT,
-                   "'%s' has permadict format version %lld, newer than this "
+                   "'%s' has permadict format version %lld, %s than this "
                    "library's version %d",
-                   d->path, (long long)ver, PD__FORMAT_VERSION);
+                   d->path, (long long)ver, ver > PD__FORMAT_VERSION ? "newer" : "older",
+                   PD__FORMAT_VERSION);
   return PD_OK;
 }
 

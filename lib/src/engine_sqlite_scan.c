@@ -42,7 +42,8 @@ int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *p
   char sql[256];
   int lower = *last ? 2 : req->lo ? 1 : 0; /* 2: after the cursor */
   snprintf(sql, sizeof sql,
-           "SELECT key%s FROM permadict_items WHERE ns = ?1%s%s ORDER BY key LIMIT ?4",
+           "SELECT key%s FROM permadict_rows WHERE ns = ?1 AND type >= 0%s%s "
+           "ORDER BY key LIMIT ?4",
            req->values ? ", type, value" : "",
            lower == 2 ? " AND key > ?2" : lower == 1 ? " AND key >= ?2" : "",
            req->hi ? " AND key < ?3" : "");
@@ -133,12 +134,13 @@ int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count) {
   return PD_OK;
 }
 
-/* Runs sql bound with ?1 = id; returns PD code. */
-static int run_with_id(pd_dict *d, const char *sql, int64_t id) {
+/* Runs sql bound with ?1 = id and ?2 = base; returns PD code. */
+static int run_with_id(pd_dict *d, const char *sql, int64_t id, int64_t base) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(d->db, sql, -1, &st, NULL);
   if (src == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_bind_parameter_count(st) > 1) sqlite3_bind_int64(st, 2, base);
     src = pd__step(d, st);
   }
   sqlite3_finalize(st);
@@ -149,55 +151,63 @@ int pd__sq_drop_namespace(pd_dict *d, const char *name, int *partial) {
   int rc = pd__sq_ns_flush(d);
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  int64_t id = 0;
-  int src = sqlite3_prepare_v2(d->db, "SELECT id FROM permadict_namespaces WHERE name = ?1",
+  int64_t id = 0, slot = 0;
+  int src = sqlite3_prepare_v2(d->db,
+                               "SELECT id, slot FROM permadict_namespaces WHERE name = ?1",
                                -1, &st, NULL);
   if (src == SQLITE_OK) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     src = pd__step(d, st);
-    if (src == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+    if (src == SQLITE_ROW) {
+      id = sqlite3_column_int64(st, 0);
+      slot = sqlite3_column_int64(st, 1);
+    }
   }
   sqlite3_finalize(st);
   if (src == SQLITE_DONE)
     return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'", name, d->path);
   if (src != SQLITE_ROW) return pd__sqlite_err(d, src, "looking up a namespace");
-  /* Items, log and row go together: handles still open on the namespace
+  if (slot < 1 || slot > PD__SLOT_MAX)
+    return pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' has slot %lld (not 1..%lld)",
+                   name, d->path, (long long)slot, (long long)PD__SLOT_MAX);
+  /* Entries, log and row go together: handles still open on the namespace
    * then read it as empty, and their writes find no row (PD_EGONE). Ids are
    * AUTOINCREMENT (FORMAT.md 2), so a namespace made later never takes this
-   * id over and those handles stay gone instead of writing into it. */
+   * id over and those handles stay gone instead of writing into it; it may
+   * take the slot, which is empty now, but every statement names the id. */
   *partial = 1;
-  rc = run_with_id(d, "DELETE FROM permadict_items WHERE ns = ?1", id);
-  if (!rc) rc = run_with_id(d, "DELETE FROM permadict_changes WHERE ns = ?1", id);
-  if (!rc) rc = run_with_id(d, "DELETE FROM permadict_namespaces WHERE id = ?1", id);
+  rc = run_with_id(d,
+                   "DELETE FROM permadict_rows WHERE id BETWEEN ?2 AND ?2 + "
+                   PD__STR(PD__SLOT_ROWIDS_MINUS_1) " AND ns = ?1",
+                   id, slot << PD__SLOT_SHIFT);
+  if (!rc) rc = run_with_id(d, "DELETE FROM permadict_namespaces WHERE id = ?1", id, 0);
   /* Our own namespace's row must be read again: it is gone now. */
   if (id == d->ns_id) pd__sq_ns_forget(d);
   return rc;
 }
 
-static int oldest_logged(pd_dict *d, int64_t *oldest, int *any) {
-  sqlite3_stmt *st = NULL;
-  int src = sqlite3_prepare_v2(
-      d->db, "SELECT min(version) FROM permadict_changes WHERE ns = ?1", -1, &st, NULL);
-  if (src == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, d->ns_id);
-    src = pd__step(d, st);
-  }
-  *any = src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-  if (*any) *oldest = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return src == SQLITE_ROW ? PD_OK : pd__sqlite_err(d, src, "reading the change log");
+static int resync(pd_dict *d, int64_t since) {
+  return pd__err(d, PD_ERESYNC,
+                 "the change log of namespace '%s' no longer reaches back to version "
+                 "%lld: re-read everything",
+                 d->name, (long long)since + 1);
 }
 
-static int load_changes(pd_dict *d, pd__change_list *c, int64_t since) {
+/* Reads the log rows after since up to version upto, which must be one
+ * unbroken run (FORMAT.md 5): a hole means rows were pruned, so resync. */
+static int load_changes(pd_dict *d, pd__change_list *c, int64_t since, int64_t upto) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(d->db,
-                               "SELECT version, op, key FROM permadict_changes "
-                               "WHERE ns = ?1 AND version > ?2 ORDER BY version",
+                               "SELECT (id - ?2) >> 1, -type, key FROM permadict_rows "
+                               "WHERE id BETWEEN ?3 AND ?4 AND type < 0 AND ns = ?1 ORDER BY id",
                                -1, &st, NULL);
   if (src != SQLITE_OK) return pd__sqlite_err(d, src, "reading the change log");
   sqlite3_bind_int64(st, 1, d->ns_id);
-  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int64(st, 2, d->ns_base);
+  sqlite3_bind_int64(st, 3, pd__log_rowid(d, since + 1));
+  sqlite3_bind_int64(st, 4, pd__log_rowid(d, upto));
   int rc = PD_OK;
+  int64_t expect = since + 1;
   while ((src = pd__step(d, st)) == SQLITE_ROW) {
     if (c->n == c->cap) {
       size_t cap = c->cap ? c->cap * 2 : 64;
@@ -213,6 +223,10 @@ static int load_changes(pd_dict *d, pd__change_list *c, int64_t since) {
     ch->version = sqlite3_column_int64(st, 0);
     ch->op = (pd_change_op)sqlite3_column_int(st, 1);
     ch->key = pd_null();
+    if (ch->version != expect++) {
+      rc = resync(d, since);
+      break;
+    }
     if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
       char why[200];
       rc = pd__column_key(st, 2, &c->buf, &ch->key, why, sizeof why);
@@ -224,6 +238,7 @@ static int load_changes(pd_dict *d, pd__change_list *c, int64_t since) {
     c->n++;
   }
   if (!rc && src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "reading the change log");
+  if (!rc && expect != upto + 1) rc = resync(d, since);
   sqlite3_finalize(st);
   for (size_t i = 0; i < c->n; i++) pd__val_fix(&c->rows[i].key, &c->buf);
   return rc;
@@ -231,8 +246,8 @@ static int load_changes(pd_dict *d, pd__change_list *c, int64_t since) {
 
 int pd__sq_changes(pd_dict *d, int64_t since, pd__change_list *c) {
   int opened = 0;
-  int64_t version = 0, oldest = 0;
-  int any = 0;
+  int64_t version = 0;
+  int found = 0;
   /* One read transaction so version, log start and rows agree. */
   int rc = pd__sq_read_begin(d, &opened);
   if (!rc) rc = pd__sq_version(d, &version);
@@ -243,13 +258,9 @@ int pd__sq_changes(pd_dict *d, int64_t since, pd__change_list *c) {
                  (long long)since, d->name, (long long)version);
   if (!rc && since < version) {
     rc = pd__sq_ns_flush(d); /* pending log rows are written; the row too */
-    if (!rc) rc = oldest_logged(d, &oldest, &any);
-    if (!rc && (!any || oldest > since + 1))
-      rc = pd__err(d, PD_ERESYNC,
-                   "the change log of namespace '%s' no longer reaches back to version "
-                   "%lld: re-read everything",
-                   d->name, (long long)since + 1);
-    if (!rc) rc = load_changes(d, c, since);
+    if (!rc) rc = pd__sq_logged(d, since + 1, &found);
+    if (!rc && !found) rc = resync(d, since);
+    if (!rc) rc = load_changes(d, c, since, version);
   }
   pd__sq_read_end(d, opened);
   return rc;

@@ -65,8 +65,9 @@ static int header_check(const char *path, const unsigned char *h, sqlite3_int64 
              user_version);
     return PD_EFORMAT;
   }
-  /* Version 1 only ever came from development builds before the first
-   * release; it kept count and version in the namespace row (FORMAT.md 5). */
+  /* Versions 1 and 2 only ever came from development builds before the
+   * first release (1 kept count and version in the namespace row, 2 kept
+   * the change log in a table of its own: FORMAT.md 2 and 5). */
   if (user_version < PD__FORMAT_VERSION) {
     snprintf(msg, cap,
              "'%s' has permadict format version %u, older than this library's "

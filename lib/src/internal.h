@@ -28,9 +28,10 @@
 
 /* The format this library writes and the newest it can read (FORMAT.md 1). */
 #define PD__APPLICATION_ID 0x7065726DU
-#define PD__FORMAT_VERSION 2
+#define PD__FORMAT_VERSION 3
 
-/* Value type codes of permadict_items.type (FORMAT.md section 4). */
+/* Value type codes of an entry's permadict_rows.type (FORMAT.md section 4);
+ * a change log row's type is minus its pd_change_op. */
 enum {
   PD__TYPE_NULL = 0,
   PD__TYPE_BOOL = 1,
@@ -45,6 +46,15 @@ enum {
  * pruned lazily, once every PD__CHANGES_PRUNE_EVERY versions. */
 #define PD__CHANGES_KEEP 10000
 #define PD__CHANGES_PRUNE_EVERY 256
+
+/* FORMAT.md 2: namespace slot s owns the rowids s << PD__SLOT_SHIFT and up,
+ * 2v for the entry first set at version v, 2v + 1 for version v's change
+ * log row; so slots run 1 .. PD__SLOT_MAX and versions 1 .. PD__VERSION_MAX. */
+#define PD__SLOT_SHIFT 44
+#define PD__SLOT_MAX ((INT64_C(1) << (63 - PD__SLOT_SHIFT)) - 1)
+#define PD__VERSION_MAX ((INT64_C(1) << (PD__SLOT_SHIFT - 1)) - 1)
+#define PD__STR_(x) #x
+#define PD__STR(x) PD__STR_(x)
 
 #define PD__ERRMSG_CAP 512
 /* Messages show at most this many bytes of a key (keys can be 4 KiB). */
@@ -88,6 +98,7 @@ typedef enum pd__stmt_id {
   PD__ST_LOG_CHANGE,
   PD__ST_LOG_CHANGES_BATCH,
   PD__ST_PRUNE_CHANGES,
+  PD__ST_LOGGED,
   PD__ST_NAMESPACE_ROW,
   PD__ST_BEGIN_IMMEDIATE,
   PD__ST_BEGIN_READ,
@@ -126,6 +137,7 @@ struct pd_dict {
   char *name;            /* namespace name */
   pd_options opts;       /* copy; opts.name points at name */
   int64_t ns_id;         /* permadict_namespaces.id of the namespace */
+  int64_t ns_base;       /* its slot << PD__SLOT_SHIFT: first rowid it owns */
   int memory;            /* ":memory:": no file checks, no WAL */
   int file_only;         /* in no namespace: pd__open_file_only */
 
@@ -156,11 +168,13 @@ struct pd_dict {
   /* Change log rows of this write transaction not yet written: written
    * (PD__LOG_BATCH to a statement) before COMMIT and before anything reads
    * the log, dropped by ROLLBACK. log_dropped_to: the newest version whose
-   * row was dropped unwritten (engine_sqlite_log.c), 0 if none. */
+   * row was dropped unwritten (engine_sqlite_log.c), 0 if none; log_since:
+   * the version when the transaction began or last flushed its rows. */
   pd__log_row *log_rows;
   size_t log_n, log_cap;
   pd__buf log_keys;
   int64_t log_dropped_to;
+  int64_t log_since;
 
   /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as
    * mapped by SQLite itself for this connection, or NULL (":memory:", not

@@ -277,18 +277,12 @@ static int version_read(pd_dict *d, int64_t *out) {
   /* Each read gets the handle's whole busy timeout, however long the wait. */
   d->deadline_set = 0;
   d->timed_out = 0;
-  int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, PD__ST_NAMESPACE_ROW, &rc);
-  if (!st) return rc;
-  sqlite3_bind_int64(st, 1, d->ns_id);
-  int src = pd__step(d, st);
-  if (src == SQLITE_ROW) *out = sqlite3_column_int64(st, 1);
-  pd__stmt_done(st);
-  if (src == SQLITE_ROW) return PD_OK;
-  if (src == SQLITE_DONE)
-    return pd__err(d, PD_EGONE, "pd_wait: namespace '%s' of '%s' was dropped", d->name,
-                   d->path);
-  return pd__sqlite_err(d, src, "pd_wait: reading the version");
+  int exists = 0;
+  int rc = pd__sq_ns_stored(d, NULL, out, &exists);
+  if (!rc && !exists)
+    rc = pd__err(d, PD_EGONE, "pd_wait: namespace '%s' of '%s' was dropped", d->name,
+                 d->path);
+  return rc;
 }
 
 /* Sleeps until fd is readable or us microseconds pass (us < 0: no limit).

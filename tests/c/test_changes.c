@@ -173,12 +173,135 @@ static void test_changes__dropped_and_recreated_namespace_resyncs(void **state) 
   tu_rmdir(dir);
 }
 
+/* Sets n keys "k1".."kn" one commit each: versions 1..n. */
+static void commits(pd_dict *d, int n) {
+  for (int i = 1; i <= n; i++) {
+    char key[32];
+    int len = snprintf(key, sizeof key, "k%d", i);
+    pd_val k = pd_text(key, (size_t)len), v = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+}
+
+/* FORMAT.md 2: version v's log row is rowid 2v + 1 of the namespace's slot. */
+#define LOG_VERSION_SQL "((id & 17592186044415) >> 1)"
+
+/* A reader never skips over a hole in the log (another writer's pruning gone
+ * wrong, a damaged file): it answers resync, not a shorter list. */
+static void test_changes__hole_in_the_log_resyncs(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "hole.db");
+  pd_dict *d = tu_open(path, NULL);
+  commits(d, 10);
+  assert_int_equal(
+      tu_sql(path, "DELETE FROM permadict_rows WHERE type < 0 AND " LOG_VERSION_SQL " = 5"), 0);
+  pd_changes *c;
+  assert_int_equal(pd_changes_open(&c, d, 2), PD_ERESYNC);
+  assert_non_null(strstr(pd_errmsg(d), "version 3"));
+  expect_run(d, 5, 10);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+/* Pruning walks a narrow window; rows older than it, left by a writer that
+ * pruned less often, are found and deleted too, so the log stays bounded. */
+static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "old.db");
+  pd_dict *d = tu_open(path, NULL);
+  TU_OK(d, pd_begin(d));
+  big_txn(d, 0, 10600);
+  TU_OK(d, pd_commit(d));
+  /* Now versions 601..10600 are logged; plant 1..600 back, as if the log had
+   * never been pruned. */
+  assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
+                                "SELECT id + 1, ns, key, -1, 0 FROM permadict_rows "
+                                "WHERE type >= 0 AND (id & 17592186044415) <= 1200"),
+                   0);
+  assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10600);
+  TU_OK(d, pd_begin(d));
+  big_txn(d, 10600, 10800); /* passes 10,768: a prune up to version 800 */
+  TU_OK(d, pd_commit(d));
+  assert_int_equal(tu_sql_int(path, "SELECT min(version) FROM permadict_changes"), 801);
+  assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10000);
+  expect_run(d, 800, 10800);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+/* A namespace has 2^43 - 1 versions (FORMAT.md 2); the change past the last
+ * fails with PD_EFULL and writes nothing. */
+static void test_changes__last_version_then_efull(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "full.db");
+  pd_dict *d = tu_open(path, NULL);
+  commits(d, 1);
+  /* A log row two short of the last version, carrying the count (1). */
+  assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
+                                "SELECT (slot << 44) + 17592186044413, id, 'k1', -1, 1 "
+                                "FROM permadict_namespaces"),
+                   0);
+  int64_t v;
+  TU_OK(d, pd_version(d, &v));
+  assert_int_equal(v, (INT64_C(1) << 43) - 2);
+  pd_val k2 = pd_text("k2", 2), k1 = pd_text("k1", 2), one = pd_int(1), out;
+  TU_OK(d, pd_set(d, &k2, &one)); /* the last version */
+  TU_OK(d, pd_version(d, &v));
+  assert_int_equal(v, (INT64_C(1) << 43) - 1);
+  pd_val k3 = pd_text("k3", 2);
+  assert_int_equal(pd_set(d, &k3, &one), PD_EFULL);
+  assert_non_null(strstr(pd_errmsg(d), "used all its"));
+  assert_int_equal(pd_delete(d, &k1), PD_EFULL);
+  assert_int_equal(pd_clear(d), PD_EFULL);
+  assert_int_equal(pd_get(d, &k3, &out), PD_ENOTFOUND);
+  TU_OK(d, pd_get(d, &k1, &out));
+  int64_t n;
+  TU_OK(d, pd_count(d, &n));
+  assert_int_equal(n, 2);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+/* pd_check knows the layout: a row outside its namespace's slot, or a log
+ * row of an unknown op, is damage. */
+static void test_changes__check_finds_rows_out_of_place(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "check.db");
+  pd_dict *d = tu_open(path, NULL);
+  commits(d, 3);
+  TU_OK(d, pd_check(d));
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = -7 WHERE type < 0 AND "
+                                LOG_VERSION_SQL " = 2"),
+                   0);
+  assert_int_equal(pd_check(d), PD_ECORRUPT);
+  assert_non_null(strstr(pd_errmsg(d), "unknown op 7"));
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = -1 WHERE type = -7"), 0);
+  TU_OK(d, pd_check(d));
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET id = id + (1 << 44) "
+                                "WHERE type >= 0 AND key = 'k1'"),
+                   0);
+  assert_int_equal(pd_check(d), PD_ECORRUPT);
+  assert_non_null(strstr(pd_errmsg(d), "outside their namespace"));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_changes__lists_changes_after_a_version),
       cmocka_unit_test(test_changes__log_is_pruned_and_old_versions_resync),
       cmocka_unit_test(test_changes__huge_transaction_keeps_log_unbroken),
       cmocka_unit_test(test_changes__dropped_and_recreated_namespace_resyncs),
+      cmocka_unit_test(test_changes__hole_in_the_log_resyncs),
+      cmocka_unit_test(test_changes__rows_below_the_prune_window_are_pruned),
+      cmocka_unit_test(test_changes__last_version_then_efull),
+      cmocka_unit_test(test_changes__check_finds_rows_out_of_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

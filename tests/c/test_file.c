@@ -42,11 +42,13 @@ static void test_file__refuses_foreign_and_newer_sqlite_files_unchanged(void **s
   /* Make permadict files, then give them another identity behind our back. */
   pd_dict *d = tu_open(newer, NULL);
   pd_close(d);
-  assert_int_equal(tu_sql(newer, "PRAGMA user_version = 3; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
-  expect_refused(newer, PD_EFORMAT, "version 3");
-  /* Version 1 (development builds) is older: refused, never converted. */
+  assert_int_equal(tu_sql(newer, "PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
+  expect_refused(newer, PD_EFORMAT, "version 4");
+  /* Versions 1 and 2 (development builds) are older: refused, never converted. */
+  assert_int_equal(tu_sql(newer, "PRAGMA user_version = 2; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
+  expect_refused(newer, PD_EFORMAT, "older than this library's version 3");
   assert_int_equal(tu_sql(newer, "PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
-  expect_refused(newer, PD_EFORMAT, "older than this library's version 2");
+  expect_refused(newer, PD_EFORMAT, "older than this library's version 3");
   d = tu_open(zero, NULL);
   pd_close(d);
   assert_int_equal(tu_sql(zero, "PRAGMA application_id = 0; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
@@ -73,10 +75,10 @@ static void test_file__new_file_is_mode_0600_and_wal(void **state) {
   assert_int_equal(h[18], 2);
   assert_int_equal(h[19], 2);
   assert_int_equal(h[68] << 24 | h[69] << 16 | h[70] << 8 | h[71], 0x7065726D);
-  assert_int_equal(h[63], 2);
+  assert_int_equal(h[63], 3);
   pd_stats s;
   TU_OK(d, pd_stats_get(d, &s));
-  assert_int_equal(s.format_version, 2);
+  assert_int_equal(s.format_version, 3);
   assert_true(s.file_bytes > 0);
   pd_close(d);
   tu_rmdir(dir);

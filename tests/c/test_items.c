@@ -190,7 +190,7 @@ static void test_items__memory_dict_works(void **state) {
   TU_OK(d, pd_stats_get(d, &st));
   assert_int_equal(st.count, 1);
   assert_int_equal(st.version, 1);
-  assert_int_equal(st.format_version, 2);
+  assert_int_equal(st.format_version, 3);
   pd_close(d);
 }
 
@@ -202,19 +202,19 @@ static void test_items__stored_value_of_bad_type_is_a_decode_error(void **state)
   pd_val k = pd_text("x", 1), v = pd_int(1);
   TU_OK(d, pd_set(d, &k, &v));
   TU_OK(d, pd_check(d));
-  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 99"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 99 WHERE type >= 0"), 0);
   assert_int_equal(pd_get(d, &k, &v), PD_EDECODE);
   assert_non_null(strstr(pd_errmsg(d), "'x'"));
   assert_int_equal(pd_check(d), PD_ECORRUPT);
-  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 4, value = x'ff'"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 4, value = x'ff' WHERE type >= 0"), 0);
   assert_int_equal(pd_get(d, &k, &v), PD_EDECODE);
-  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 6, value = x'c0'"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 6, value = x'c0' WHERE type >= 0"), 0);
   assert_int_equal(pd_get(d, &k, &v), PD_EDECODE);
-  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 1, value = 1"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 1, value = 1 WHERE type >= 0"), 0);
   TU_OK(d, pd_get(d, &k, &v));
   assert_int_equal(v.kind, PD_BOOL);
   TU_OK(d, pd_check(d));
-  assert_int_equal(tu_sql(path, "UPDATE permadict_changes SET count = 5"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET value = 5 WHERE type < 0"), 0);
   assert_int_equal(pd_check(d), PD_ECORRUPT);
   assert_non_null(strstr(pd_errmsg(d), "records 5"));
   pd_close(d);

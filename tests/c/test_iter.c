@@ -174,7 +174,7 @@ static void test_iter__undecodable_row_is_reported_and_skipped(void **state) {
     pd_val k = pd_int(i);
     TU_OK(d, pd_set(d, &k, &v));
   }
-  assert_int_equal(tu_sql(path, "UPDATE permadict_items SET type = 6, value = x'01' WHERE key = 2"), 0);
+  assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 6, value = x'01' WHERE type >= 0 AND key = 2"), 0);
   pd_iter_options o = PD_ITER_OPTIONS_INIT;
   o.values = 1;
   pd_iter *it;

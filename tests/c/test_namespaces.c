@@ -158,7 +158,7 @@ static void test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one(v
   TU_OK(old, pd_set(old, &k, &v));
   TU_OK(keep, pd_drop_namespace(keep, "victim"));
   pd_dict *fresh = tu_open(path, "newcomer");
-  TU_OK(fresh, pd_set(fresh, &k, &v));
+  TU_OK(fresh, pd_set(fresh, &k, &v)); /* in the slot "victim" had */
   assert_int_equal(pd_set(old, &k, &w), PD_EGONE);
   assert_int_equal(pd_delete(old, &k), PD_EGONE);
   assert_int_equal(pd_get(old, &k, &out), PD_ENOTFOUND);
@@ -181,6 +181,40 @@ static void test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one(v
   tu_rmdir(dir);
 }
 
+/* FORMAT.md 2: a namespace takes the lowest free slot, slots of dropped
+ * namespaces are reused, and a file holds at most 2^19 - 1 namespaces. */
+static void test_namespaces__slots_are_reused_and_bounded(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "slots.db");
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(7), out;
+  TU_OK(d, pd_set(d, &k, &v));
+  /* Slots 2 .. 524287, named n2 .. n524287, as another writer would. */
+  assert_int_equal(tu_sql(path, "WITH RECURSIVE s(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM s "
+                                "WHERE i < 524287) INSERT INTO permadict_namespaces (name, slot) "
+                                "SELECT 'n' || i, i FROM s"),
+                   0);
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = "one_too_many";
+  pd_dict *x = NULL;
+  assert_int_equal(pd_open(&x, path, &o), PD_EFULL);
+  assert_non_null(strstr(pd_errmsg(x), "524287"));
+  pd_close(x);
+  TU_OK(d, pd_drop_namespace(d, "n1000"));
+  pd_dict *fresh = tu_open(path, "one_too_many");
+  assert_int_equal(
+      tu_sql_int(path, "SELECT slot FROM permadict_namespaces WHERE name = 'one_too_many'"), 1000);
+  TU_OK(fresh, pd_set(fresh, &k, &k));
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.u.i, 7);
+  TU_OK(fresh, pd_get(fresh, &k, &out));
+  assert_int_equal(out.u.i, 1);
+  pd_close(fresh);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_namespaces__are_isolated_and_listed_sorted),
@@ -188,6 +222,7 @@ int main(void) {
       cmocka_unit_test(test_namespaces__drop_makes_open_handles_gone),
       cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
       cmocka_unit_test(test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one),
+      cmocka_unit_test(test_namespaces__slots_are_reused_and_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

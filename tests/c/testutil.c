@@ -90,18 +90,49 @@ pd_dict *tu_open(const char *path, const char *name) {
   return d;
 }
 
-int tu_sql(const char *path, const char *sql) {
+/* libsqlite3 through dlopen: the tests link only libpermadict. */
+static void *sqlite_sym(const char *name) {
   static void *lib;
   if (!lib) lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
   if (!lib) fail_msg("cannot load libsqlite3.so.0: %s", dlerror());
+  void *f = dlsym(lib, name);
+  if (!f) fail_msg("libsqlite3.so.0 has no %s", name);
+  return f;
+}
+
+static void *sql_open(const char *path) {
   int (*open_v2)(const char *, void **, int, const char *) =
-      (int (*)(const char *, void **, int, const char *))dlsym(lib, "sqlite3_open_v2");
-  int (*exec)(void *, const char *, void *, void *, char **) =
-      (int (*)(void *, const char *, void *, void *, char **))dlsym(lib, "sqlite3_exec");
-  int (*close_db)(void *) = (int (*)(void *))dlsym(lib, "sqlite3_close");
+      (int (*)(const char *, void **, int, const char *))sqlite_sym("sqlite3_open_v2");
   void *db = NULL;
-  int rc = open_v2(path, &db, 0x2 /* SQLITE_OPEN_READWRITE */, NULL);
-  if (rc == 0) rc = exec(db, sql, NULL, NULL, NULL);
-  close_db(db);
+  if (open_v2(path, &db, 0x2 /* SQLITE_OPEN_READWRITE */, NULL) != 0) {
+    ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
+    return NULL;
+  }
+  return db;
+}
+
+int tu_sql(const char *path, const char *sql) {
+  int (*exec)(void *, const char *, void *, void *, char **) =
+      (int (*)(void *, const char *, void *, void *, char **))sqlite_sym("sqlite3_exec");
+  void *db = sql_open(path);
+  if (!db) return 1;
+  int rc = exec(db, sql, NULL, NULL, NULL);
+  ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
   return rc;
+}
+
+int64_t tu_sql_int(const char *path, const char *sql) {
+  int (*prepare)(void *, const char *, int, void **, const char **) =
+      (int (*)(void *, const char *, int, void **, const char **))sqlite_sym(
+          "sqlite3_prepare_v2");
+  int (*step)(void *) = (int (*)(void *))sqlite_sym("sqlite3_step");
+  int64_t (*column)(void *, int) = (int64_t(*)(void *, int))sqlite_sym("sqlite3_column_int64");
+  void *db = sql_open(path), *st = NULL;
+  if (!db) fail_msg("tu_sql_int: cannot open %s", path);
+  if (prepare(db, sql, -1, &st, NULL) != 0 || step(st) != 100 /* SQLITE_ROW */)
+    fail_msg("tu_sql_int: no row from %s", sql);
+  int64_t v = column(st, 0);
+  ((int (*)(void *))sqlite_sym("sqlite3_finalize"))(st);
+  ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
+  return v;
 }

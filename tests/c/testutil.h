@@ -41,6 +41,8 @@ int tu_run_child(tu_child_fn fn, void *arg);
  * so tests need not link it), to plant rows the library would never write.
  * Returns SQLite's result code. */
 int tu_sql(const char *path, const char *sql);
+/* The first column of the first row of sql (fails the test without one). */
+int64_t tu_sql_int(const char *path, const char *sql);
 
 /* Opens path/name with the defaults (create on), asserting success. */
 pd_dict *tu_open(const char *path, const char *name);

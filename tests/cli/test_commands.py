@@ -297,7 +297,7 @@ def test_stats__prints_counts_for_people_and_json_for_programs(db):
     assert "entries:         3" in human and "namespaces:      2" in human
     st = json.loads(ok("stats", db, "--json").out)
     assert st["count"] == 3 and st["namespaces"] == 2
-    assert st["format_version"] == 2 and st["version"] >= 3
+    assert st["format_version"] == 3 and st["version"] >= 3
     assert st["file_bytes"] > 0 and st["page_size"] > 0
     assert json.loads(ok("stats", db, "-n", "other", "--json").out)["count"] == 1
 

@@ -63,7 +63,7 @@ def test_newer_format_version__is_refused_and_left_unchanged(db):
 
 def test_check__reports_a_broken_invariant_with_exit_3(db):
     ok("set", db, "k", "1")
-    subprocess.run([SQLITE3, db, "UPDATE permadict_changes SET count = 99"],
+    subprocess.run([SQLITE3, db, "UPDATE permadict_rows SET value = 99 WHERE type < 0"],
                    check=True, timeout=60)
     line = assert_one_line_error(permadict("check", db), 3, db)
     assert "check failed" in line
@@ -75,7 +75,7 @@ def test_dump__reports_an_undecodable_value_and_keeps_the_rest(db):
     ok("set", db, "c", "3")
     # type 6 (packed) with bytes that are not a MessagePack document
     subprocess.run([SQLITE3, db,
-                    "UPDATE permadict_items SET value = X'C1C1' WHERE key = 'b'"],
+                    "UPDATE permadict_rows SET value = X'C1C1' WHERE type >= 0 AND key = 'b'"],
                    check=True, timeout=60)
     r = permadict("dump", db)
     line = assert_one_line_error(r, 3, db)

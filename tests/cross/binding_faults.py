@@ -135,7 +135,7 @@ def damaged_file(tmp):
             d[k] = [0]
     con = sqlite3.connect(path)
     for k, (typ, raw) in DAMAGED.items():
-        con.execute("UPDATE permadict_items SET type = ?, value = ? WHERE key = ?", (typ, raw, k))
+        con.execute("UPDATE permadict_rows SET type = ?, value = ? WHERE type >= 0 AND key = ?", (typ, raw, k))
     con.commit()
     con.close()
     return path

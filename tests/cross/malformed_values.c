@@ -50,38 +50,50 @@ int main(void) {
 
   sqlite3 *db;
   sqlite3_open(path, &db);
+  /* FORMAT.md 2 and 5, as another writer would: entry i is set at version
+   * 3 + i (after the two good ones), at rowid 2v of the namespace's slot,
+   * and logged at 2v + 1 with the count after it. */
+#define ENTRY_SQL(value_sql)                                                          \
+  "INSERT INTO permadict_rows (id, ns, key, type, value) SELECT (n.slot << 44) + 2 * ?1, " \
+  "n.id, ?2, ?3, " value_sql " FROM permadict_namespaces n WHERE n.name = 'default'"
   for (size_t i = 0; i < NBAD; i++) {
     sqlite3_stmt *st;
+    int version = 3 + (int)i;
     if (strcmp(BAD[i].key, "deep_nesting") == 0) {
       /* 10^6 one-element arrays around nil: far past any depth limit. */
       size_t n = 1000000;
       unsigned char *blob = malloc(n + 1);
       memset(blob, 0x91, n);
       blob[n] = 0xc0;
-      sqlite3_prepare_v2(db, "INSERT INTO permadict_items(ns, key, type, value) "
-                             "VALUES ((SELECT id FROM permadict_namespaces WHERE name='default'), ?, 6, ?)",
-                         -1, &st, NULL);
-      sqlite3_bind_text(st, 1, BAD[i].key, -1, SQLITE_STATIC);
-      sqlite3_bind_blob(st, 2, blob, (int)n + 1, free);
+      sqlite3_prepare_v2(db, ENTRY_SQL("?4"), -1, &st, NULL);
+      sqlite3_bind_blob(st, 4, blob, (int)n + 1, free);
     } else {
       char q[512];
-      snprintf(q, sizeof q, "INSERT INTO permadict_items(ns, key, type, value) VALUES "
-                            "((SELECT id FROM permadict_namespaces WHERE name='default'), '%s', %d, %s)",
-               BAD[i].key, BAD[i].type, BAD[i].sql_value);
+      snprintf(q, sizeof q, ENTRY_SQL("%s"), BAD[i].sql_value);
       sqlite3_prepare_v2(db, q, -1, &st, NULL);
     }
+    sqlite3_bind_int(st, 1, version);
+    sqlite3_bind_text(st, 2, BAD[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, BAD[i].type);
     if (sqlite3_step(st) != SQLITE_DONE) {
       printf("setup insert %s failed: %s\n", BAD[i].key, sqlite3_errmsg(db));
       return 2;
     }
     sqlite3_finalize(st);
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO permadict_rows (id, ns, key, type, value) "
+                       "SELECT (n.slot << 44) + 2 * ?1 + 1, n.id, ?2, -1, ?3 "
+                       "FROM permadict_namespaces n WHERE n.name = 'default'",
+                       -1, &st, NULL);
+    sqlite3_bind_int(st, 1, version);
+    sqlite3_bind_text(st, 2, BAD[i].key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, version);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      printf("setup log row %s failed: %s\n", BAD[i].key, sqlite3_errmsg(db));
+      return 2;
+    }
+    sqlite3_finalize(st);
   }
-  /* FORMAT.md 5: a writer logs its changes; the newest row holds the count. */
-  sqlite3_exec(db, "INSERT INTO permadict_changes (ns, version, op, key, count) "
-                   "SELECT n.id, 1, 1, (SELECT max(key) FROM permadict_items WHERE ns = n.id), "
-                   "(SELECT count(*) FROM permadict_items WHERE ns = n.id) "
-                   "FROM permadict_namespaces n WHERE n.name = 'default'",
-               NULL, NULL, NULL);
   sqlite3_close(db);
 
   d = xu_open(path, NULL);

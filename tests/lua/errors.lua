@@ -94,7 +94,7 @@ T.case("version grows with every change; stats and check answer", function()
   T.eq(permadict.version(d), v0 + 2)
   local s = permadict.stats(d)
   T.eq(s.count, #d, "stats.count")
-  T.eq(s.format_version, 2)
+  T.eq(s.format_version, 3)
   T.eq(permadict.check(d), true)
 end)
 

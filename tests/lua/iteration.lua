@@ -105,8 +105,8 @@ T.case("a row that cannot be decoded raises naming its key; the walk goes on pas
   local bd = assert(permadict.open(bad_path))
   bd.a, bd.b, bd.c, bd.d = 1, permadict.array({ 1, 2 }), 3, "x"
   -- Damage two rows with raw SQL: a packed value that is not MessagePack, an unknown type.
-  local sql = "UPDATE permadict_items SET value = x'c1' WHERE key = 'b';" ..
-              "UPDATE permadict_items SET type = 99 WHERE key = 'c';"
+  local sql = "UPDATE permadict_rows SET value = x'c1' WHERE type >= 0 AND key = 'b';" ..
+              "UPDATE permadict_rows SET type = 99 WHERE type >= 0 AND key = 'c';"
   local ok = os.execute(("sqlite3 '%s' \"%s\""):format(bad_path, sql))
   T.truthy(ok == true or ok == 0, "sqlite3 shell ran")
   local iter, state, ctl = permadict.pairs(bd)

@@ -288,7 +288,7 @@ def test_decode__damaged_value_raises_decodeerror_naming_the_key(db_path):
         d["bad"] = [2]
     con = sqlite3.connect(db_path)
     with con:  # 0xc1 is never valid MessagePack
-        con.execute("UPDATE permadict_items SET value = x'c1' WHERE key = 'bad'")
+        con.execute("UPDATE permadict_rows SET value = x'c1' WHERE type >= 0 AND key = 'bad'")
     con.close()
     with Permadict(db_path) as d:
         with pytest.raises(permadict.DecodeError) as e:

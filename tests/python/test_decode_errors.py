@@ -15,8 +15,8 @@ def damaged(db_path):
         d.update(a=1, b=[1, 2], c=3, d="x", e=5)
     con = sqlite3.connect(db_path)
     with con:
-        con.execute("UPDATE permadict_items SET value = x'c1' WHERE key = 'b'")
-        con.execute("UPDATE permadict_items SET type = 99 WHERE key = 'c'")
+        con.execute("UPDATE permadict_rows SET value = x'c1' WHERE type >= 0 AND key = 'b'")
+        con.execute("UPDATE permadict_rows SET type = 99 WHERE type >= 0 AND key = 'c'")
     con.close()
     with Permadict(db_path) as d:
         yield d
