@@ -103,7 +103,8 @@ enum {
   PD_EFORKED = -14,   /* handle inherited across fork(): see caveats */
   PD_ENOMEM = -15,    /* out of memory */
   PD_EIO = -16,       /* operating-system I/O error */
-  PD_EFULL = -17,     /* disk or file-size limit full */
+  PD_EFULL = -17,     /* disk or file-size limit full; or a namespace used
+                         all its versions, a file all its namespaces */
   PD_EMISUSE = -18,   /* API misuse: nested begin, commit without begin... */
   PD_ERESYNC = -19,   /* pd_changes_open: the change log no longer reaches
                          back that far; re-read everything */

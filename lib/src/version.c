@@ -24,7 +24,7 @@ const char *pd_errstr(int code) {
   case PD_EFORKED: return "handle inherited across fork()";
   case PD_ENOMEM: return "out of memory";
   case PD_EIO: return "I/O error";
-  case PD_EFULL: return "disk or file-size limit full";
+  case PD_EFULL: return "full (disk, file-size limit, versions or namespaces)";
   case PD_EMISUSE: return "API misuse";
   case PD_ERESYNC: return "the change log does not reach back that far";
   case PD_EGONE: return "the file or namespace is gone";

@@ -87,7 +87,7 @@ static void inherited_handle(const char *path) {
   pd_close(d);
 }
 
-static atomic_int stop;
+static atomic_int stop, writing;
 static const char *thread_path;
 
 static void *writer_thread(void *arg) {
@@ -101,7 +101,9 @@ static void *writer_thread(void *arg) {
       xu_failures++;
       break;
     }
+    atomic_store(&writing, 1);
   }
+  atomic_store(&writing, 1); /* a failed thread must not leave main waiting */
   pd_close(d);
   return NULL;
 }
@@ -111,6 +113,11 @@ static void forks_while_thread_writes(const char *path) {
   pthread_t t;
   pthread_create(&t, NULL, writer_thread, NULL);
   alarm(100); /* last resort: a deadlock in the parent fails instead of hanging */
+  /* Forks start once the thread writes. While it is still starting, a fork
+   * can catch it inside malloc; glibc's malloc is fork-safe, but the
+   * sanitizers' allocator (GCC 12) is not, and the child would hang in its
+   * first malloc for a reason that is not ours. */
+  while (!atomic_load(&writing)) usleep(1000);
   int failed = 0, hung = 0, done = 0;
   for (int i = 0; i < 200 && hung < 3; i++, done++) {
     pid_t pid = fork();
