@@ -99,6 +99,8 @@ int pd__sq_ns_flush(pd_dict *d);
 #define PD__SLOT_ROWIDS_MINUS_1 17592186044415
 _Static_assert(PD__SLOT_ROWIDS_MINUS_1 == (INT64_C(1) << PD__SLOT_SHIFT) - 1,
                "a slot holds 2^PD__SLOT_SHIFT rowids");
+/* PD_ECORRUPT, naming namespace name, unless slot is a valid slot. */
+int pd__sq_slot_check(pd_dict *d, const char *name, int64_t slot);
 /* The rowid of version v's change log row (FORMAT.md 2). */
 static inline int64_t pd__log_rowid(const pd_dict *d, int64_t v) {
   return d->ns_base + 2 * v + 1;

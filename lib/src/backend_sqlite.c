@@ -25,21 +25,24 @@ _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
 #define LOG_INSERT "INSERT INTO permadict_rows (ns, id, type, key, value) VALUES "
 
 /* The SQL of each per-handle statement; ?1 is always the namespace id.
- * Entries are the rows with type >= 0 (FORMAT.md 2): every statement on
- * them says so, which is also what lets SQLite use the partial key index. */
+ * Entries are the rows of even rowid (FORMAT.md 2): every statement on
+ * them says so, which is what lets SQLite use the partial key index. (The
+ * index is partial on the rowid, never updated, rather than on type: an
+ * UPDATE of a column its WHERE names rewrites the index entry, one more
+ * page for every overwrite.) */
 static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_GET] =
-        "SELECT type, value FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
+        "SELECT type, value FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     [PD__ST_CONTAINS] =
-        "SELECT 1 FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
+        "SELECT 1 FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     /* ?5: the rowid a new entry takes (only the INSERT branch uses it). */
     [PD__ST_UPSERT_ITEM] =
         "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4) "
-        "ON CONFLICT (ns, key) WHERE type >= 0 "
+        "ON CONFLICT (ns, key) WHERE id & 1 = 0 "
         "DO UPDATE SET type = excluded.type, value = excluded.value",
     [PD__ST_DELETE_ITEM] =
-        "DELETE FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND type >= 0",
-    [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_rows WHERE ns = ?1 AND type >= 0",
+        "DELETE FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
+    [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_rows WHERE ns = ?1 AND id & 1 = 0",
     [PD__ST_LOG_CHANGE] = LOG_INSERT LOG_ROW,
     [PD__ST_LOG_CHANGES_BATCH] = LOG_INSERT LOG_ROWS_64,
     /* ?2 .. ?3: the rowids of the versions to prune. */

@@ -86,7 +86,7 @@ static int counts(pd_dict *d) {
   int src = sqlite3_prepare_v2(
       d->db,
       "SELECT n.name, " NEWEST_COUNT_SQL ", "
-      "(SELECT count(*) FROM permadict_rows i WHERE i.ns = n.id AND i.type >= 0) "
+      "(SELECT count(*) FROM permadict_rows i WHERE i.ns = n.id AND i.id & 1 = 0) "
       "FROM permadict_namespaces n "
       "UNION ALL SELECT NULL, 0, count(*) FROM permadict_rows i "
       "LEFT JOIN permadict_namespaces n ON n.id = i.ns "
@@ -115,8 +115,8 @@ static int counts(pd_dict *d) {
   return rc;
 }
 
-/* A change log row (type < 0) of the row st is on: op 1..3, a key unless it
- * is a clear, an integer count. */
+/* A change log row (odd rowid) of the row st is on: type -1..-3 (minus op
+ * 1..3), a key unless it is a clear, an integer count. */
 static int log_row_check(sqlite3_stmt *st, char *why, size_t cap) {
   int64_t op = -sqlite3_column_int64(st, 1);
   int keyless = sqlite3_column_type(st, 0) == SQLITE_NULL;
@@ -137,7 +137,7 @@ static int log_row_check(sqlite3_stmt *st, char *why, size_t cap) {
 static int decodable(pd_dict *d) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(d->db,
-                               "SELECT i.key, i.type, i.value, n.name FROM permadict_rows i "
+                               "SELECT i.key, i.type, i.value, n.name, i.id FROM permadict_rows i "
                                "JOIN permadict_namespaces n ON n.id = i.ns",
                                -1, &st, NULL);
   pd__buf buf = {0};
@@ -148,7 +148,7 @@ static int decodable(pd_dict *d) {
     char why[256], kb[128];
     pd_val key, val;
     buf.len = 0;
-    if (sqlite3_column_int64(st, 1) < 0) {
+    if (sqlite3_column_int64(st, 4) & 1) { /* a log row; entries' types are checked below */
       if (log_row_check(st, why, sizeof why) == PD_OK) continue;
       rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s': %s",
                    (const char *)sqlite3_column_text(st, 3), d->path, why);

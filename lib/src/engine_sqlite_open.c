@@ -31,10 +31,18 @@ static int pragma_int(pd_dict *d, const char *sql, int64_t *out) {
   return rc;
 }
 
+int pd__sq_slot_check(pd_dict *d, const char *name, int64_t slot) {
+  if (slot >= 0 && slot <= PD__SLOT_MAX) return PD_OK;
+  return pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' has slot %lld (not 0..%lld)", name,
+                 d->path, (long long)slot, (long long)PD__SLOT_MAX);
+}
+
 /* FORMAT.md 2: a new namespace takes the lowest free slot (slots of dropped
- * namespaces are reused: their rows went with them). */
+ * namespaces are reused: their rows went with them). Slot 0, which the
+ * first namespace (usually the only one) gets, has the smallest rowids:
+ * 1-3 byte varints in every index entry and cell instead of 7. */
 static const char free_slot_sql[] =
-    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM permadict_namespaces WHERE slot = 1) THEN 1 "
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM permadict_namespaces WHERE slot = 0) THEN 0 "
     "ELSE (SELECT min(a.slot) + 1 FROM permadict_namespaces a WHERE NOT EXISTS "
     "(SELECT 1 FROM permadict_namespaces b WHERE b.slot = a.slot + 1)) END";
 
@@ -53,7 +61,7 @@ static int namespace_create(pd_dict *d) {
   sqlite3_finalize(st);
   if (src == SQLITE_DONE && slot > PD__SLOT_MAX) {
     rc = pd__err(d, PD_EFULL, "cannot create namespace '%s': '%s' already holds %lld",
-                 d->name, d->path, (long long)PD__SLOT_MAX);
+                 d->name, d->path, (long long)PD__SLOT_MAX + 1);
   } else {
     st = NULL;
     if (src == SQLITE_DONE)
@@ -85,9 +93,8 @@ static int namespace_attach(pd_dict *d) {
       int64_t slot = sqlite3_column_int64(st, 1);
       d->ns_id = sqlite3_column_int64(st, 0);
       sqlite3_finalize(st);
-      if (slot < 1 || slot > PD__SLOT_MAX)
-        return pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' has slot %lld (not 1..%lld)",
-                       d->name, d->path, (long long)slot, (long long)PD__SLOT_MAX);
+      int rc = pd__sq_slot_check(d, d->name, slot);
+      if (rc) return rc;
       d->ns_base = slot << PD__SLOT_SHIFT;
       return PD_OK;
     }

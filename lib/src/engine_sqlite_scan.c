@@ -42,7 +42,7 @@ int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *p
   char sql[256];
   int lower = *last ? 2 : req->lo ? 1 : 0; /* 2: after the cursor */
   snprintf(sql, sizeof sql,
-           "SELECT key%s FROM permadict_rows WHERE ns = ?1 AND type >= 0%s%s "
+           "SELECT key%s FROM permadict_rows WHERE ns = ?1 AND id & 1 = 0%s%s "
            "ORDER BY key LIMIT ?4",
            req->values ? ", type, value" : "",
            lower == 2 ? " AND key > ?2" : lower == 1 ? " AND key >= ?2" : "",
@@ -167,9 +167,8 @@ int pd__sq_drop_namespace(pd_dict *d, const char *name, int *partial) {
   if (src == SQLITE_DONE)
     return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'", name, d->path);
   if (src != SQLITE_ROW) return pd__sqlite_err(d, src, "looking up a namespace");
-  if (slot < 1 || slot > PD__SLOT_MAX)
-    return pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' has slot %lld (not 1..%lld)",
-                   name, d->path, (long long)slot, (long long)PD__SLOT_MAX);
+  rc = pd__sq_slot_check(d, name, slot);
+  if (rc) return rc;
   /* Entries, log and row go together: handles still open on the namespace
    * then read it as empty, and their writes find no row (PD_EGONE). Ids are
    * AUTOINCREMENT (FORMAT.md 2), so a namespace made later never takes this

@@ -49,7 +49,7 @@ enum {
 
 /* FORMAT.md 2: namespace slot s owns the rowids s << PD__SLOT_SHIFT and up,
  * 2v for the entry first set at version v, 2v + 1 for version v's change
- * log row; so slots run 1 .. PD__SLOT_MAX and versions 1 .. PD__VERSION_MAX. */
+ * log row; so slots run 0 .. PD__SLOT_MAX and versions 1 .. PD__VERSION_MAX. */
 #define PD__SLOT_SHIFT 44
 #define PD__SLOT_MAX ((INT64_C(1) << (63 - PD__SLOT_SHIFT)) - 1)
 #define PD__VERSION_MAX ((INT64_C(1) << (PD__SLOT_SHIFT - 1)) - 1)

@@ -18,12 +18,12 @@ static const char schema_sql[] =
     "  type  INTEGER NOT NULL,"
     "  value"
     ");"
-    "CREATE UNIQUE INDEX permadict_rows_key ON permadict_rows (ns, key) WHERE type >= 0;"
+    "CREATE UNIQUE INDEX permadict_rows_key ON permadict_rows (ns, key) WHERE id & 1 = 0;"
     "CREATE VIEW permadict_items AS"
-    "  SELECT ns, key, type, value FROM permadict_rows WHERE type >= 0;"
+    "  SELECT ns, key, type, value FROM permadict_rows WHERE id & 1 = 0;"
     "CREATE VIEW permadict_changes AS"
     "  SELECT ns, (id & 17592186044415) >> 1 AS version, -type AS op, key, value AS count"
-    "  FROM permadict_rows WHERE type < 0;"
+    "  FROM permadict_rows WHERE id & 1 = 1;"
     "COMMIT;";
 _Static_assert(PD__SLOT_SHIFT == 44, "schema_sql's 17592186044415 is 2^44 - 1");
 

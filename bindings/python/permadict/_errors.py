@@ -117,7 +117,7 @@ class DiskIOError(Error, OSError):
 
 class FullError(Error, OSError):
     """The disk or a file-size limit is full, or a namespace used all its
-    versions (2**43 - 1) or a file all its namespaces (2**19 - 1) (``PD_EFULL``)."""
+    versions (2**43 - 1) or a file all its namespaces (2**19) (``PD_EFULL``)."""
 
     code = -17
 
