@@ -78,7 +78,7 @@ static void test_changes__log_is_pruned_and_old_versions_resync(void **state) {
 }
 
 /* Reads changes after `since` and checks they run unbroken to `to`, each
- * a set of key "k<version>" (as big_txn below writes them). */
+ * a set of key "k<version>" (as set_keys below writes them). */
 static void expect_run(pd_dict *d, int64_t since, int64_t to) {
   pd_changes *c;
   TU_OK(d, pd_changes_open(&c, d, since));
@@ -98,8 +98,9 @@ static void expect_run(pd_dict *d, int64_t since, int64_t to) {
   pd_changes_free(c);
 }
 
-/* Sets key "k<version>" for versions from+1 .. to, in the open transaction. */
-static void big_txn(pd_dict *d, int64_t from, int64_t to) {
+/* Sets key "k<version>" for versions from+1 .. to: in the open transaction,
+ * or one commit each when none is open. */
+static void set_keys(pd_dict *d, int64_t from, int64_t to) {
   for (int64_t v = from + 1; v <= to; v++) {
     char key[32];
     int n = snprintf(key, sizeof key, "k%lld", (long long)v);
@@ -116,23 +117,23 @@ static void test_changes__huge_transaction_keeps_log_unbroken(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
   TU_OK(d, pd_begin(d));
-  big_txn(d, 0, 300);
+  set_keys(d, 0, 300);
   TU_OK(d, pd_commit(d));
   expect_run(d, 0, 300);
   /* 10,100 changes: the oldest 100 are dropped unwritten, and rows 241..300,
    * which lazy pruning (every 256 versions) has not reached, must go too. */
   TU_OK(d, pd_begin(d));
-  big_txn(d, 300, 10400);
+  set_keys(d, 300, 10400);
   TU_OK(d, pd_commit(d));
   pd_changes *c;
   assert_int_equal(pd_changes_open(&c, d, 250), PD_ERESYNC);
   expect_run(d, 400, 10400);
   TU_OK(d, pd_begin(d));
-  big_txn(d, 10400, 45300);
+  set_keys(d, 10400, 45300);
   int64_t n;
   TU_OK(d, pd_count(d, &n)); /* reads the log mid-transaction: all rows out */
   assert_int_equal(n, 45300);
-  big_txn(d, 45300, 91000);
+  set_keys(d, 45300, 91000);
   TU_OK(d, pd_commit(d));
   TU_OK(d, pd_count(d, &n));
   assert_int_equal(n, 91000);
@@ -141,13 +142,13 @@ static void test_changes__huge_transaction_keeps_log_unbroken(void **state) {
   assert_int_equal(pd_changes_open(&c, d, 50000), PD_ERESYNC);
   /* A rolled-back huge transaction leaves log and count as they were. */
   TU_OK(d, pd_begin(d));
-  big_txn(d, 91000, 130000);
+  set_keys(d, 91000, 130000);
   TU_OK(d, pd_rollback(d));
   TU_OK(d, pd_count(d, &n));
   assert_int_equal(n, 91000);
   expect_run(d, 91000 - 10000, 91000);
   TU_OK(d, pd_begin(d));
-  big_txn(d, 91000, 91005);
+  set_keys(d, 91000, 91005);
   TU_OK(d, pd_commit(d));
   expect_run(d, 91000 - 10000, 91005);
   pd_close(d);
@@ -173,16 +174,6 @@ static void test_changes__dropped_and_recreated_namespace_resyncs(void **state) 
   tu_rmdir(dir);
 }
 
-/* Sets n keys "k1".."kn" one commit each: versions 1..n. */
-static void commits(pd_dict *d, int n) {
-  for (int i = 1; i <= n; i++) {
-    char key[32];
-    int len = snprintf(key, sizeof key, "k%d", i);
-    pd_val k = pd_text(key, (size_t)len), v = pd_int(i);
-    TU_OK(d, pd_set(d, &k, &v));
-  }
-}
-
 /* FORMAT.md 2: version v's log row is rowid 2v + 1 of the namespace's slot. */
 #define LOG_VERSION_SQL "((id & 17592186044415) >> 1)"
 
@@ -193,7 +184,7 @@ static void test_changes__hole_in_the_log_resyncs(void **state) {
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "hole.db");
   pd_dict *d = tu_open(path, NULL);
-  commits(d, 10);
+  set_keys(d, 0, 10);
   assert_int_equal(
       tu_sql(path, "DELETE FROM permadict_rows WHERE type < 0 AND " LOG_VERSION_SQL " = 5"), 0);
   pd_changes *c;
@@ -212,7 +203,7 @@ static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
   const char *path = tu_path(dir, "old.db");
   pd_dict *d = tu_open(path, NULL);
   TU_OK(d, pd_begin(d));
-  big_txn(d, 0, 10600);
+  set_keys(d, 0, 10600);
   TU_OK(d, pd_commit(d));
   /* Now versions 601..10600 are logged; plant 1..600 back, as if the log had
    * never been pruned. */
@@ -222,7 +213,7 @@ static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
                    0);
   assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10600);
   TU_OK(d, pd_begin(d));
-  big_txn(d, 10600, 10800); /* passes 10,768: a prune up to version 800 */
+  set_keys(d, 10600, 10800); /* passes 10,768: a prune up to version 800 */
   TU_OK(d, pd_commit(d));
   assert_int_equal(tu_sql_int(path, "SELECT min(version) FROM permadict_changes"), 801);
   assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10000);
@@ -239,7 +230,7 @@ static void test_changes__last_version_then_efull(void **state) {
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "full.db");
   pd_dict *d = tu_open(path, NULL);
-  commits(d, 1);
+  set_keys(d, 0, 1);
   /* A log row two short of the last version, carrying the count (1). */
   assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
                                 "SELECT (slot << 44) + 17592186044413, id, 'k1', -1, 1 "
@@ -274,7 +265,7 @@ static void test_changes__check_finds_rows_out_of_place(void **state) {
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "check.db");
   pd_dict *d = tu_open(path, NULL);
-  commits(d, 3);
+  set_keys(d, 0, 3);
   TU_OK(d, pd_check(d));
   assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = -7 WHERE type < 0 AND "
                                 LOG_VERSION_SQL " = 2"),
