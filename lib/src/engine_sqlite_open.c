@@ -211,6 +211,8 @@ void pd__sq_disconnect(pd_dict *d) {
   memset(d->stmts, 0, sizeof d->stmts);
   d->db = NULL;
   d->shm = NULL;
+  d->carry_set = 0;
+  pd__wal_writeback_close(d);
   pd__sq_ns_forget(d);
   pd__sq_log_free(d);
 }

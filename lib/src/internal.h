@@ -175,6 +175,14 @@ struct pd_dict {
   pd__buf log_keys;
   int64_t log_dropped_to;
   int64_t log_since;
+  /* The version and count our last commit left, valid while the commit
+   * stamp is still carry_stamp, which was proved to be that commit's own:
+   * the next write transaction then need not read them again
+   * (engine_sqlite_txn.c). begin_stamp: the stamp when the current write
+   * transaction took the lock. */
+  int carry_set, begin_stamp_set;
+  int64_t carry_version, carry_count;
+  pd__stamp carry_stamp, begin_stamp;
 
   /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as
    * mapped by SQLite itself for this connection, or NULL (":memory:", not
@@ -191,6 +199,10 @@ struct pd_dict {
 
   /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
   int ckpt_frames;
+  /* The WAL, opened again for pd__wal_writeback (-1 until its first use),
+   * and its frame count at this connection's last writeback request. */
+  int wal_fd;
+  int writeback_frames;
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -275,6 +287,11 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 void pd__busy_install(pd_dict *d);
 /* wal_checkpoint.c: checkpoints at most once per 3000 new WAL frames. */
 void pd__checkpoint_install(pd_dict *d);
+/* wal_writeback.c: asks the kernel to start writing the WAL to disk every
+ * so many frames (frames: the WAL's frame count after a commit), so the
+ * checkpoint's fdatasync finds little left to write. */
+void pd__wal_writeback(pd_dict *d, int frames);
+void pd__wal_writeback_close(pd_dict *d);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
  * meanwhile (fork_gate.c): every sleep inside a call goes through here. */

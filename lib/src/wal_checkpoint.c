@@ -28,6 +28,7 @@
 
 static int wal_hook(void *arg, sqlite3 *db, const char *schema, int frames) {
   pd_dict *d = arg;
+  pd__wal_writeback(d, frames);
   if (frames < d->ckpt_frames) d->ckpt_frames = 0; /* the WAL restarted */
   if (frames - d->ckpt_frames >= CHECKPOINT_FRAMES) {
     d->ckpt_frames = frames;
