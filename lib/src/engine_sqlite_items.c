@@ -5,7 +5,9 @@
  *
  * Speed: a write transaction reads the namespace's version and count once
  * (which also tells a dropped namespace, PD_EGONE, before anything is
- * written) and then keeps them in the handle. Each change's change log row,
+ * written), or takes them from the handle's own last commit when nothing
+ * was committed since (engine_sqlite_txn.c), and then keeps them in the
+ * handle. Each change's change log row,
  * which carries the count after it, is queued in the handle and written in
  * batches at COMMIT (engine_sqlite_log.c). So a set, of a new key or an old
  * one, costs one statement (an upsert of the item) plus at most 1/64 of a

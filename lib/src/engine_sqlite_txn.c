@@ -84,18 +84,11 @@ static void carry_keep(pd_dict *d) {
 int pd__sq_write_begin(pd_dict *d) {
   pd__sq_ns_forget(d);
   int rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
-  if (rc) {
-    d->carry_set = 0;
-    return rc;
-  }
+  if (rc) return rc;
   rc = pd__file_identity_check(d);
-  if (rc) {
-    d->carry_set = 0;
-    pd__sq_rollback(d);
-    return rc;
-  }
-  carry_take(d);
-  return PD_OK;
+  if (rc) pd__sq_rollback(d);
+  else carry_take(d);
+  return rc;
 }
 
 int pd__sq_write_commit(pd_dict *d) {

@@ -159,9 +159,9 @@ struct pd_dict {
 
   /* SQLite engine, inside a write transaction: the namespace's version and
    * count (FORMAT.md 5: carried by its newest change log row) are read once
-   * (ns_known, which also proves the namespace was not dropped), then kept
-   * here: nobody else can write while we hold the lock. Forgotten by every
-   * BEGIN and ROLLBACK. */
+   * (ns_known, which also proves the namespace was not dropped), or carried
+   * from our own last commit (carry_* below), then kept here: nobody else
+   * can write while we hold the lock. Forgotten by every BEGIN and ROLLBACK. */
   int ns_known;
   int64_t version;       /* the namespace version including pending changes */
   int64_t count;         /* its entries, pending changes included */
