@@ -56,7 +56,6 @@ static int open_handle(pd_dict **out, const char *path, const pd_options *opts,
     return rc;
   }
   pd_dict *d = calloc(1, sizeof *d);
-  if (d) d->wal_fd = -1;
   if (!d || !(d->path = strdup(path)) || !(d->name = strdup(name))) {
     if (d) handle_free(d);
     pd__open_err_set("opening '%s': out of memory", path);

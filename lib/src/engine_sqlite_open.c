@@ -212,7 +212,6 @@ void pd__sq_disconnect(pd_dict *d) {
   d->db = NULL;
   d->shm = NULL;
   d->carry_set = 0;
-  pd__wal_writeback_close(d);
   pd__sq_ns_forget(d);
   pd__sq_log_free(d);
 }

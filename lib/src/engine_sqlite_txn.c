@@ -8,8 +8,6 @@
  * Short read transactions (pd__sq_read_begin) group the statements of one
  * call that must agree; none is ever left open when a call returns.
  */
-#include <string.h>
-
 #include "backend.h"
 
 /* Runs one of the cached transaction-control statements. */
@@ -43,19 +41,13 @@ void pd__sq_rollback(pd_dict *d) {
  * 2,000 sets of new keys), yet when this handle was the last to commit they
  * are the values it left. The commit stamp (the WAL-index header) tells:
  * taken under the write lock at BEGIN, then again right after COMMIT, its
- * iChange (offset 8, incremented by every header write) must have moved by
+ * iChange (incremented by every header write) must have moved by
  * exactly one, our commit's own; another commit in between would have
  * moved it again. That stamp is kept with the values, and the next BEGIN
  * uses them only if the stamp is still byte for byte the same: nothing was
  * committed since, by anyone. (A commit that restarted the WAL writes the
  * header twice: nothing is carried, the values are read.)
  */
-static uint32_t header_changes(const pd__stamp *s) {
-  uint32_t v;
-  memcpy(&v, s->b + 8, sizeof v);
-  return v;
-}
-
 static void carry_take(pd_dict *d) {
   d->begin_stamp_set = pd__sq_commit_stamp(d, &d->begin_stamp);
   if (d->carry_set && d->begin_stamp_set &&
@@ -71,7 +63,8 @@ static void carry_keep(pd_dict *d) {
   d->carry_set = 0;
   if (!d->ns_known || !d->begin_stamp_set ||
       !pd__sq_commit_stamp(d, &d->carry_stamp) ||
-      header_changes(&d->carry_stamp) != header_changes(&d->begin_stamp) + 1)
+      pd__stamp_field(&d->carry_stamp, PD__STAMP_ICHANGE) !=
+          pd__stamp_field(&d->begin_stamp, PD__STAMP_ICHANGE) + 1)
     return;
   d->carry_version = d->version;
   d->carry_count = d->count;

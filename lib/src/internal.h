@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <sqlite3.h>
@@ -65,6 +66,15 @@ enum {
 typedef struct pd__stamp {
   unsigned char b[PD__STAMP_BYTES];
 } pd__stamp;
+/* Fields of SQLite's WAL-index header, which is the SQLite engine's stamp
+ * (walformat.html 2.1; native byte order): iChange, bumped by every header
+ * write. */
+#define PD__STAMP_ICHANGE 8
+static inline uint32_t pd__stamp_field(const pd__stamp *s, size_t at) {
+  uint32_t v;
+  memcpy(&v, s->b + at, sizeof v);
+  return v;
+}
 
 struct pd__engine_ops;
 typedef struct pd__cache pd__cache;
@@ -199,10 +209,6 @@ struct pd_dict {
 
   /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
   int ckpt_frames;
-  /* The WAL, opened again for pd__wal_writeback (-1 until its first use),
-   * and its frame count at this connection's last writeback request. */
-  int wal_fd;
-  int writeback_frames;
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -287,11 +293,6 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 void pd__busy_install(pd_dict *d);
 /* wal_checkpoint.c: checkpoints at most once per 3000 new WAL frames. */
 void pd__checkpoint_install(pd_dict *d);
-/* wal_writeback.c: asks the kernel to start writing the WAL to disk every
- * so many frames (frames: the WAL's frame count after a commit), so the
- * checkpoint's fdatasync finds little left to write. */
-void pd__wal_writeback(pd_dict *d, int frames);
-void pd__wal_writeback_close(pd_dict *d);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
  * meanwhile (fork_gate.c): every sleep inside a call goes through here. */

@@ -29,14 +29,12 @@
 static int wal_hook(void *arg, sqlite3 *db, const char *schema, int frames) {
   pd_dict *d = arg;
   if (frames < d->ckpt_frames) d->ckpt_frames = 0; /* the WAL restarted */
-  if (frames - d->ckpt_frames < CHECKPOINT_FRAMES) {
-    pd__wal_writeback(d, frames); /* not before a checkpoint: it syncs anyway */
-    return SQLITE_OK;
+  if (frames - d->ckpt_frames >= CHECKPOINT_FRAMES) {
+    d->ckpt_frames = frames;
+    /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
+     * cannot run now is retried after the next CHECKPOINT_FRAMES. */
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   }
-  d->ckpt_frames = frames;
-  /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
-   * cannot run now is retried after the next CHECKPOINT_FRAMES. */
-  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   return SQLITE_OK;
 }
 

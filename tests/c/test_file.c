@@ -196,31 +196,6 @@ static void test_file__readonly_handle_refuses_writes(void **state) {
   tu_rmdir(dir);
 }
 
-static int open_fds(void) {
-  int n = 0;
-  for (int fd = 0; fd < 1024; fd++) n += fcntl(fd, F_GETFD) != -1;
-  return n;
-}
-
-/* A handle that wrote enough to ask for WAL writeback (wal_writeback.c
- * reopens the WAL for it) gives back every descriptor when closed. */
-static void test_file__close_gives_back_every_descriptor(void **state) {
-  (void)state;
-  const char *dir = tu_tmpdir();
-  const char *path = tu_path(dir, "fd.db");
-  int before = open_fds();
-  for (int round = 0; round < 3; round++) {
-    pd_dict *d = tu_open(path, NULL);
-    for (int i = 0; i < 1500; i++) { /* 2 WAL frames a commit, 3,000 in all */
-      pd_val k = pd_int(round * 1500 + i), v = pd_int(i);
-      TU_OK(d, pd_set(d, &k, &v));
-    }
-    pd_close(d);
-    assert_int_equal(open_fds(), before);
-  }
-  tu_rmdir(dir);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_file__refuses_non_sqlite_and_empty_files_unchanged),
@@ -231,7 +206,6 @@ int main(void) {
       cmocka_unit_test(test_file__symlinked_wal_is_refused),
       cmocka_unit_test(test_file__replaced_or_deleted_file_gives_egone_on_write),
       cmocka_unit_test(test_file__readonly_handle_refuses_writes),
-      cmocka_unit_test(test_file__close_gives_back_every_descriptor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
