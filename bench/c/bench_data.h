@@ -12,6 +12,13 @@
 
 #define BENCH_KEY_LEN 16
 
+/* Autocommit sets run this many times the time budget of other operations
+ * (in every language's harness): a WAL checkpoint, with its fdatasyncs,
+ * comes every few thousand frames and costs milliseconds, so a 200 ms sample
+ * held 1 or 2 of them, or 9 of a store that checkpoints more often, and its
+ * mean moved by 10-15% from run to run on the luck of where they fell. */
+#define AUTOCOMMIT_BUDGET_FACTOR 5
+
 typedef enum bench_kind {
   BENCH_TEXT100 = 0, /* 100 bytes of ASCII text */
   BENCH_INT = 1,     /* a signed 64-bit integer */
