@@ -101,9 +101,13 @@ _Static_assert(PD__SLOT_ROWIDS_MINUS_1 == (INT64_C(1) << PD__SLOT_SHIFT) - 1,
                "a slot holds 2^PD__SLOT_SHIFT rowids");
 /* PD_ECORRUPT, naming namespace name, unless slot is a valid slot. */
 int pd__sq_slot_check(pd_dict *d, const char *name, int64_t slot);
-/* The rowid of version v's change log row (FORMAT.md 2). */
+/* The rowids of FORMAT.md 2: a key added at version v is entry base + 2v,
+ * and version v's change log row is the next one, base + 2v + 1. */
+static inline int64_t pd__entry_rowid(const pd_dict *d, int64_t v) {
+  return d->ns_base + 2 * v;
+}
 static inline int64_t pd__log_rowid(const pd_dict *d, int64_t v) {
-  return d->ns_base + 2 * v + 1;
+  return pd__entry_rowid(d, v) + 1;
 }
 /* The namespace's stored (count, version), FORMAT.md 5; *exists 0 when it
  * was dropped. Pending log rows are not written first. */
