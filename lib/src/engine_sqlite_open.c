@@ -175,10 +175,14 @@ static void shm_attach(pd_dict *d) {
 int pd__sq_commit_stamp(pd_dict *d, pd__stamp *out) {
   const volatile unsigned char *h = d->shm;
   if (!h) return 0;
+  /* Whole-block copies, as SQLite's own walIndexTryHdr reads it; the fence
+   * keeps the compiler and the CPU from mixing the two. (Byte by byte
+   * through the volatile pointer cost 730 instructions, half of a cached
+   * get.) */
   unsigned char copy1[PD__STAMP_BYTES];
-  for (size_t i = 0; i < PD__STAMP_BYTES; i++) out->b[i] = h[i];
+  memcpy(out->b, (const void *)h, PD__STAMP_BYTES);
   atomic_thread_fence(memory_order_seq_cst);
-  for (size_t i = 0; i < PD__STAMP_BYTES; i++) copy1[i] = h[PD__STAMP_BYTES + i];
+  memcpy(copy1, (const void *)(h + PD__STAMP_BYTES), PD__STAMP_BYTES);
   if (memcmp(out->b, copy1, PD__STAMP_BYTES) != 0) return 0;
   return out->b[12] != 0; /* isInit */
 }
