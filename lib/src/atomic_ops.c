@@ -15,6 +15,13 @@
   int opened = 0, partial = 0;                \
   rc = pd__key_ok(d, key);
 
+/* Writes the new value of a key the operation has just read: found, the
+ * row get found is rewritten in place (no second index lookup). */
+static int write_read_key(pd_dict *d, const pd_val *key, const pd_val *value, int found, int *partial) {
+  return found ? d->engine->replace_found(d, key, value, partial)
+               : d->engine->put(d, key, value, partial);
+}
+
 int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
   BEGIN_OP(d, key)
   char kb[128];
@@ -44,7 +51,7 @@ int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
       next = pd_float(a + b);
     }
   }
-  if (!rc) rc = d->engine->put(d, key, &next, &partial);
+  if (!rc) rc = write_read_key(d, key, &next, found, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc && out) *out = next;
   return pd__leave(d, rc);
@@ -91,7 +98,7 @@ int pd_get_and_set(pd_dict *d, const pd_val *key, const pd_val *value, pd_val *o
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
   rc = d->engine->get(d, key, &prev, &was);
-  if (!rc) rc = d->engine->put(d, key, &store, &partial);
+  if (!rc) rc = write_read_key(d, key, &store, was, &partial);
   rc = pd__write_end(d, opened, rc, partial);
   if (!rc) {
     if (old) *old = was ? prev : pd_null();
@@ -112,7 +119,7 @@ int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
   rc = d->engine->get(d, key, &cur, &found);
   if (!rc) match = expected ? found && pd_val_equal(&cur, expected) : !found;
   if (!rc && match) {
-    if (desired) rc = d->engine->put(d, key, &store, &partial);
+    if (desired) rc = write_read_key(d, key, &store, found, &partial);
     else if (found) rc = d->engine->remove(d, key, &partial);
   }
   rc = pd__write_end(d, opened, rc, partial);

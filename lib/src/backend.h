@@ -56,6 +56,7 @@ int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found);
 int pd__sq_count(pd_dict *d, int64_t *out);
 int pd__sq_version(pd_dict *d, int64_t *out);
 int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial);
+int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int *partial);
 int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial);
 int pd__sq_clear(pd_dict *d, int *partial);
 int pd__sq_drop_namespace(pd_dict *d, const char *name, int *partial);

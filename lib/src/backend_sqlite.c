@@ -32,14 +32,16 @@ _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
  * page for every overwrite.) */
 static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_GET] =
-        "SELECT type, value FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
+        "SELECT type, value, id FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     [PD__ST_CONTAINS] =
-        "SELECT 1 FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
+        "SELECT id FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     /* ?5: the rowid a new entry takes (only the INSERT branch uses it). */
     [PD__ST_UPSERT_ITEM] =
         "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4) "
         "ON CONFLICT (ns, key) WHERE id & 1 = 0 "
         "DO UPDATE SET type = excluded.type, value = excluded.value",
+    /* ?5: the rowid of an entry just found (d->found_rowid). */
+    [PD__ST_REPLACE_FOUND] = "UPDATE permadict_rows SET type = ?3, value = ?4 WHERE id = ?5",
     [PD__ST_DELETE_ITEM] =
         "DELETE FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_rows WHERE ns = ?1 AND id & 1 = 0",

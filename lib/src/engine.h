@@ -87,6 +87,10 @@ typedef struct pd__engine_ops {
   /* Writes, inside a write transaction; *partial is set once something was
    * written. value is a checked scalar or PD_PACKED document. */
   int (*put)(pd_dict *d, const pd_val *key, const pd_val *value, int *partial);
+  /* put for a key that get has just found in this write transaction, with
+   * nothing written in between: read-modify-write operations (atomic_ops.c)
+   * rewrite the entry get found instead of looking the key up again. */
+  int (*replace_found)(pd_dict *d, const pd_val *key, const pd_val *value, int *partial);
   /* PD_OK, PD_ENOTFOUND (no such key) or PD_EGONE. */
   int (*remove)(pd_dict *d, const pd_val *key, int *partial);
   int (*clear)(pd_dict *d, int *partial);

@@ -15,6 +15,7 @@ const pd__engine_ops pd__engine_sqlite = {
     .count = pd__sq_count,
     .version = pd__sq_version,
     .put = pd__sq_put,
+    .replace_found = pd__sq_replace_found,
     .remove = pd__sq_remove,
     .clear = pd__sq_clear,
     .drop_namespace = pd__sq_drop_namespace,

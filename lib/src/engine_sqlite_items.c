@@ -95,6 +95,7 @@ static int log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta
 int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
   int rc = PD_OK;
   *found = 0;
+  d->found_rowid = 0;
   /* contains needs no value: a narrower statement, nothing copied. */
   sqlite3_stmt *st = pd__stmt(d, out ? PD__ST_GET : PD__ST_CONTAINS, &rc);
   if (!st) return rc;
@@ -103,6 +104,7 @@ int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
   int src = pd__step(d, st);
   if (src == SQLITE_ROW) {
     *found = 1;
+    d->found_rowid = sqlite3_column_int64(st, out ? 2 : 0);
     if (!out) {
       pd__stmt_done(st);
       return PD_OK;
@@ -190,6 +192,24 @@ int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial)
   int added = sqlite3_last_insert_rowid(d->db) != INT64_MIN;
   *partial = 1;
   return log_change(d, PD_CHANGE_SET, key, added);
+}
+
+int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
+  int rc = ns_load(d);
+  if (!rc) rc = full(d);
+  if (rc) return rc;
+  if (!d->found_rowid) return pd__err(d, PD_ERROR, "replacing a value: no entry was found");
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_REPLACE_FOUND, &rc);
+  if (!st) return rc;
+  pd__bind_value(st, 3, store);
+  sqlite3_bind_int64(st, 5, d->found_rowid);
+  int src = pd__step(d, st);
+  pd__stmt_done(st);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "storing a value");
+  if (sqlite3_changes(d->db) != 1)
+    return pd__err(d, PD_ERROR, "replacing a value: its entry was not where it was found");
+  *partial = 1;
+  return log_change(d, PD_CHANGE_SET, key, 0);
 }
 
 int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {

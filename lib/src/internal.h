@@ -103,6 +103,7 @@ typedef enum pd__stmt_id {
   PD__ST_GET,
   PD__ST_CONTAINS,
   PD__ST_UPSERT_ITEM,
+  PD__ST_REPLACE_FOUND,
   PD__ST_DELETE_ITEM,
   PD__ST_CLEAR_ITEMS,
   PD__ST_LOG_CHANGE,
@@ -175,6 +176,9 @@ struct pd_dict {
   int ns_known;
   int64_t version;       /* the namespace version including pending changes */
   int64_t count;         /* its entries, pending changes included */
+  /* The rowid of the entry the engine's last get found, 0 if it found none:
+   * a read-modify-write rewrites that row without a second index lookup. */
+  int64_t found_rowid;
   /* Change log rows of this write transaction not yet written: written
    * (PD__LOG_BATCH to a statement) before COMMIT and before anything reads
    * the log, dropped by ROLLBACK. log_dropped_to: the newest version whose
