@@ -345,12 +345,15 @@ class Permadict(collections.abc.MutableMapping):
 
     def _retry(self, fn: Any, *args: Any) -> Any:
         """Call fn(handle, *args) with the lock held; after fork(), reopen and call again."""
-        with self._lock:
-            try:
-                return fn(self._h, *args)
-            except ForkedError:
-                self._reopen()
-                return fn(self._h, *args)
+        lock = self._lock
+        lock.acquire()
+        try:
+            return fn(self._h, *args)
+        except ForkedError:
+            self._reopen()
+            return fn(self._h, *args)
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------ pickling
 
@@ -367,40 +370,53 @@ class Permadict(collections.abc.MutableMapping):
 
     # --------------------------------------------------------- dict protocol
 
+    # The hot methods take the lock with acquire()/release() rather than a
+    # with-statement: with looks up __enter__/__exit__ and makes bound
+    # methods on every call, about 0.1 us of a 0.7 us get (timeit, RLock).
+
     def __getitem__(self, key: Key) -> Any:
-        with self._lock:
-            try:
-                return _get(self._h, key)
-            except NotFoundError:
-                raise KeyError(key) from None
-            except ForkedError:
-                self._reopen()
-                return self[key]
-            except DecodeError as e:
-                e.key = key
-                raise
+        lock = self._lock
+        lock.acquire()
+        try:
+            return _get(self._h, key)
+        except NotFoundError:
+            raise KeyError(key) from None
+        except ForkedError:
+            self._reopen()
+            return self[key]
+        except DecodeError as e:
+            e.key = key
+            raise
+        finally:
+            lock.release()
 
     def get(self, key: Key, default: Any = None) -> Any:
         """The value for key, or default when absent."""
-        with self._lock:
-            try:
-                return _get(self._h, key)
-            except NotFoundError:
-                return default
-            except ForkedError:
-                self._reopen()
-                return self.get(key, default)
-            except DecodeError as e:
-                e.key = key
-                raise
+        lock = self._lock
+        lock.acquire()
+        try:
+            return _get(self._h, key)
+        except NotFoundError:
+            return default
+        except ForkedError:
+            self._reopen()
+            return self.get(key, default)
+        except DecodeError as e:
+            e.key = key
+            raise
+        finally:
+            lock.release()
 
     def __setitem__(self, key: Key, value: Any) -> None:
-        with self._lock:
-            try:
-                _set(self._h, key, value)
-            except ForkedError:
-                self._reopen()
-                _set(self._h, key, value)
+        lock = self._lock
+        lock.acquire()
+        try:
+            _set(self._h, key, value)
+        except ForkedError:
+            self._reopen()
+            _set(self._h, key, value)
+        finally:
+            lock.release()
 
     def __delitem__(self, key: Key) -> None:
         try:
@@ -409,21 +425,27 @@ class Permadict(collections.abc.MutableMapping):
             raise KeyError(key) from None
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            try:
-                return _contains(self._h, key)
-            except ForkedError:
-                self._reopen()
-                return _contains(self._h, key)
+        lock = self._lock
+        lock.acquire()
+        try:
+            return _contains(self._h, key)
+        except ForkedError:
+            self._reopen()
+            return _contains(self._h, key)
+        finally:
+            lock.release()
 
     def __len__(self) -> int:
         """The number of items, O(1) (kept in the file)."""
-        with self._lock:
-            try:
-                return _count(self._h)
-            except ForkedError:
-                self._reopen()
-                return _count(self._h)
+        lock = self._lock
+        lock.acquire()
+        try:
+            return _count(self._h)
+        except ForkedError:
+            self._reopen()
+            return _count(self._h)
+        finally:
+            lock.release()
 
     def __iter__(self) -> Iterator[Key]:
         """Keys in key order: ints numerically, then str, then bytes."""
