@@ -290,7 +290,9 @@ def main():
         md.append(f"| {k} | {v} |")
     md += ["", f"Workload: {meta['keys']:,} keys (16-byte text), values of 100-byte text, int, 1 KiB bytes and "
            "a small nested map; every figure is the **median of "
-           f"{meta['runs']} run(s)**, with the range over the runs in small print. Timed loops run over the "
+           f"{meta['runs']} run(s)**, with the range over the runs in small print; the runs are "
+           "rounds in which every store of a language takes its turn, so a slow minute of the machine "
+           "falls on all of them. Timed loops run over the "
            f"keys in a shuffled order and stop after {meta['budget_ms']} ms (autocommit sets: 5 times "
            "that, to hold several WAL checkpoints of every store) or at the last key, whichever "
            "comes first (slow operations are sampled). Reads are measured warm: one untimed pass over "
@@ -341,7 +343,8 @@ def main():
     failures += [((r["scenario"], "incr"), r["error"]) for r in incr if "error" in r]
     failures += [((r["lang"], r["store"], "memory"), r["error"]) for r in memory if "error" in r]
     failures += [(("watch",), r["error"]) for r in watch if "error" in r]
-    failures += [((r["name"],), r["error"]) for r in rows if r.get("suite") == "stage"]
+    # A stage runs once per round: a stage that failed in several rounds is listed once.
+    failures += sorted(set(((r["name"],), r["error"]) for r in rows if r.get("suite") == "stage"))
     if failures:
         md += ["", "## Failures in this run", "",
                "These operations reported an error (or a wrong answer) instead of a time:", ""]
