@@ -77,6 +77,25 @@ if T.lua_version == "5.4" then
   end)
 end
 
+T.case("functions refuse what is not a dict", function()
+  local d = assert(permadict.open(path))
+  -- The iterator's own userdata, held by the step function pairs returns.
+  local step, it = permadict.pairs(d), nil
+  for i = 1, 10 do
+    local _, v = debug.getupvalue(step, i)
+    if type(v) == "userdata" then it = v end
+  end
+  T.eq(type(it), "userdata")
+  -- io.stdout is a full userdata of another library; permadict.null a light one.
+  for _, other in ipairs({ io.stdout, it, permadict.null, {}, "x", 1 }) do
+    T.raises(function() return permadict.get(other, "a") end, "permadict expected")
+    T.raises(function() permadict.set(other, "a", 1) end, "permadict expected")
+    T.raises(function() permadict.incr(other, "a") end, "permadict expected")
+  end
+  T.eq(io.type(io.stdout), "file", "io.stdout is still an open file")
+  permadict.close(d)
+end)
+
 T.case("tostring names the file and namespace", function()
   local d = assert(permadict.open(path, { name = "ns" }))
   T.truthy(tostring(d):find("lifecycle.db", 1, true), tostring(d))
