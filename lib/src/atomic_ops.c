@@ -17,7 +17,8 @@
 
 /* Writes the new value of a key the operation has just read: found, the
  * row get found is rewritten in place (no second index lookup). */
-static int write_read_key(pd_dict *d, const pd_val *key, const pd_val *value, int found, int *partial) {
+static int write_read_key(pd_dict *d, const pd_val *key, const pd_val *value, int found,
+                          int *partial) {
   return found ? d->engine->replace_found(d, key, value, partial)
                : d->engine->put(d, key, value, partial);
 }
