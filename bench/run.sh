@@ -74,8 +74,8 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # Every store of a language is measured once per round, and the rounds
 # repeat: a machine that slows down for a minute (a shared VM does) then
 # weighs on every store alike instead of on whichever ran during that minute.
-# (Measured: two runs of this script 40 minutes apart on this VM gave raw
-# SQLite's set in a transaction 1.9 and 2.6-3.2 us.)
+# (Measured with bench_kv on this VM: raw SQLite's set in a transaction took
+# 1.9 us in one run and 2.6-3.2 us in three runs 40 minutes later.)
 
 # stage NAME OUTFILE CMD...: runs one benchmark program; if it fails, a
 # "stage" record names it, so the report shows the failure instead of a gap.
