@@ -65,11 +65,13 @@ static int ns_load(pd_dict *d) {
   return PD_OK;
 }
 
-/* A namespace has PD__VERSION_MAX versions (FORMAT.md 2): at a million
- * changes a second, 100 days' worth. Checked before a change writes
- * anything, so the last one fails whole. */
-static int full(pd_dict *d) {
-  if (d->version < PD__VERSION_MAX) return PD_OK;
+/* What every change checks before it writes anything: the namespace still
+ * exists (PD_EGONE) and has a version left, so the last one fails whole. A
+ * namespace has PD__VERSION_MAX versions (FORMAT.md 2): at a million changes
+ * a second, 100 days' worth. */
+static int change_ready(pd_dict *d) {
+  int rc = ns_load(d);
+  if (rc || d->version < PD__VERSION_MAX) return rc;
   return pd__err(d, PD_EFULL, "namespace '%s' of '%s' has used all its %lld versions",
                  d->name, d->path, (long long)PD__VERSION_MAX);
 }
@@ -178,8 +180,7 @@ static int run_item(pd_dict *d, pd__stmt_id id, const pd_val *key, const pd_val 
 }
 
 int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
-  int rc = ns_load(d); /* PD_EGONE before anything is written */
-  if (!rc) rc = full(d);
+  int rc = change_ready(d);
   if (rc) return rc;
   /* One statement whether the key is new or not. The count needs to know
    * which it was: only the INSERT branch of the upsert assigns a rowid, and
@@ -195,8 +196,7 @@ int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial)
 }
 
 int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
-  int rc = ns_load(d);
-  if (!rc) rc = full(d);
+  int rc = change_ready(d);
   if (rc) return rc;
   if (!d->found_rowid) return pd__err(d, PD_ERROR, "replacing a value: no entry was found");
   sqlite3_stmt *st = pd__stmt(d, PD__ST_REPLACE_FOUND, &rc);
@@ -213,8 +213,7 @@ int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int
 }
 
 int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {
-  int rc = ns_load(d);
-  if (!rc) rc = full(d);
+  int rc = change_ready(d);
   if (rc) return rc;
   int n = run_item(d, PD__ST_DELETE_ITEM, key, NULL, "deleting a key");
   if (n < 0) return n;
@@ -227,8 +226,7 @@ int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {
 }
 
 int pd__sq_clear(pd_dict *d, int *partial) {
-  int rc = ns_load(d);
-  if (!rc) rc = full(d);
+  int rc = change_ready(d);
   if (rc) return rc;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_CLEAR_ITEMS, &rc);
   if (!st) return rc;

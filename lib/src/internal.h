@@ -176,8 +176,9 @@ struct pd_dict {
   int ns_known;
   int64_t version;       /* the namespace version including pending changes */
   int64_t count;         /* its entries, pending changes included */
-  /* The rowid of the entry the engine's last get found, 0 if it found none:
-   * a read-modify-write rewrites that row without a second index lookup. */
+  /* The rowid of the entry the engine's last get found, 0 if it found none
+   * (no entry has rowid 0: versions start at 1): a read-modify-write
+   * rewrites that row without a second index lookup. */
   int64_t found_rowid;
   /* Change log rows of this write transaction not yet written: written
    * (PD__LOG_BATCH to a statement) before COMMIT and before anything reads

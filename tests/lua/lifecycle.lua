@@ -80,7 +80,8 @@ end
 T.case("functions refuse what is not a dict", function()
   local d = assert(permadict.open(path))
   -- The iterator's own userdata, held by the step function pairs returns.
-  local step, it = permadict.pairs(d), nil
+  local step = permadict.pairs(d)
+  local it
   for i = 1, 10 do
     local _, v = debug.getupvalue(step, i)
     if type(v) == "userdata" then it = v end
