@@ -108,8 +108,9 @@ typedef struct pd__engine_ops {
    * one by itself after an error). */
   int (*txn_active)(pd_dict *d);
 
-  /* One page of a scan (see pd__scan). *cursor is the engine's position,
-   * NULL before the first page, freed with scan_cursor_free. */
+  /* One page of a scan (see pd__scan). *cursor is the engine's position:
+   * NULL before the first page, the last key of each full page (a short
+   * page is the last, so it need not move it), freed with scan_cursor_free. */
   int (*scan_page)(pd_dict *d, const pd__scan *req, void **cursor, pd__page *page);
   void (*scan_cursor_free)(void *cursor);
 

@@ -115,6 +115,11 @@ typedef enum pd__stmt_id {
   PD__ST_BEGIN_READ,
   PD__ST_COMMIT,
   PD__ST_ROLLBACK,
+  /* Scan pages (engine_sqlite_scan.c): one statement for each combination
+   * of values or not, the lower bound (none, inclusive, after the cursor)
+   * and the upper bound (none, exclusive); SQL built on first use. */
+  PD__ST_SCAN_,
+  PD__ST_SCAN_LAST_ = PD__ST_SCAN_ + 2 * 3 * 2 - 1,
   PD__ST_COUNT_
 } pd__stmt_id;
 

@@ -1,5 +1,5 @@
 /* test_iter.c - key order, prefix, ranges, paging, concurrent deletes,
- * undecodable rows. */
+ * undecodable rows, iterators sharing a handle. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -56,6 +56,67 @@ static void test_iter__keys_come_in_key_order(void **state) {
   walk(d, &o, got, sizeof got);
   assert_string_equal(got, "i:-200 i:-100 i:0 i:100 i:200 t:a t:ab t:abc t:a\xc3\xa9 t:b "
                            "b: b:00 b:6162ff b:6163 ");
+  pd_close(d);
+}
+
+/* 14 keys in pages of 7 or 2: the last page is full and the one after it
+ * empty, which must end the walk without repeating a key. */
+static void test_iter__last_page_exactly_full(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  fill(d);
+  char got[1024];
+  const char *all = "i:-200 i:-100 i:0 i:100 i:200 t:a t:ab t:abc t:a\xc3\xa9 t:b "
+                    "b: b:00 b:6162ff b:6163 ";
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  for (size_t size = 1; size <= 15; size++) {
+    o.page_size = size;
+    walk(d, &o, got, sizeof got);
+    assert_string_equal(got, all);
+  }
+  pd_close(d);
+}
+
+/* The handle keeps one prepared statement per shape of page: iterators of
+ * the same and of different shapes, advanced in turns, each see their own
+ * keys. */
+static void test_iter__iterators_take_turns_on_one_handle(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  fill(d);
+  pd_iter_options whole = PD_ITER_OPTIONS_INIT, with_values = PD_ITER_OPTIONS_INIT,
+                  ints = PD_ITER_OPTIONS_INIT;
+  whole.page_size = 2;
+  with_values.page_size = 2;
+  with_values.values = 1;
+  ints = with_values;
+  pd_val lo = pd_int(-100), hi = pd_int(200);
+  ints.start = &lo;
+  ints.end = &hi;
+  pd_iter *a, *b, *c;
+  TU_OK(d, pd_iter_open(&a, d, &whole));
+  TU_OK(d, pd_iter_open(&b, d, &with_values));
+  TU_OK(d, pd_iter_open(&c, d, &ints));
+  int64_t want_ints[] = {-100, 0, 100};
+  pd_val k, v;
+  for (int i = 0; i < 3; i++) {
+    TU_OK(d, pd_iter_next(a, &k, NULL));
+    assert_int_equal(k.u.i, i * 100 - 200);
+    TU_OK(d, pd_iter_next(b, &k, &v));
+    assert_int_equal(k.u.i, i * 100 - 200);
+    TU_OK(d, pd_iter_next(c, &k, &v));
+    assert_int_equal(k.u.i, want_ints[i]);
+    assert_int_equal(v.kind, PD_INT);
+  }
+  assert_int_equal(pd_iter_next(c, &k, &v), PD_ITEROVER);
+  int n = 0;
+  while (pd_iter_next(b, &k, &v) == PD_OK) n++;
+  assert_int_equal(n, 11);
+  while (pd_iter_next(a, &k, NULL) == PD_OK) n++;
+  assert_int_equal(n, 11 + 11);
+  pd_iter_free(a);
+  pd_iter_free(b);
+  pd_iter_free(c);
   pd_close(d);
 }
 
@@ -195,6 +256,8 @@ static void test_iter__undecodable_row_is_reported_and_skipped(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iter__keys_come_in_key_order),
+      cmocka_unit_test(test_iter__last_page_exactly_full),
+      cmocka_unit_test(test_iter__iterators_take_turns_on_one_handle),
       cmocka_unit_test(test_iter__prefix_and_range),
       cmocka_unit_test(test_iter__values_optional),
       cmocka_unit_test(test_iter__survives_concurrent_delete),
