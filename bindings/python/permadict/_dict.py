@@ -110,16 +110,19 @@ class _Walk:
         if c is None:
             raise StopIteration
         d = self._d
-        with d._lock:
-            try:
-                r = d._next_item(c, self._what != 0, self._last)
-            except DecodeError as e:
-                if e.key is not None:  # resume after it, should the handle be reopened
-                    self._last = e.key
-                raise
-            if r is None:
-                self.close()
-                raise StopIteration
+        lock = d._lock
+        lock.acquire()  # not `with`, as in the hot methods of Permadict (see there)
+        try:
+            r = d._next_item(c, self._what != 0, self._last)
+        except DecodeError as e:
+            if e.key is not None:  # resume after it, should the handle be reopened
+                self._last = e.key
+            raise
+        finally:
+            lock.release()
+        if r is None:
+            self.close()
+            raise StopIteration
         self._last = r[0]
         return r[0] if self._what == 0 else (r[1] if self._what == 1 else r)
 
