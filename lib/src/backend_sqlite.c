@@ -24,7 +24,8 @@
 _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
 #define LOG_INSERT "INSERT INTO permadict_rows (ns, id, type, key, value) VALUES "
 
-/* The SQL of each per-handle statement; ?1 is always the namespace id.
+/* The SQL of each per-handle statement but the scan pages' (built where
+ * they are used, engine_sqlite_scan.c); ?1 is always the namespace id.
  * Entries are the rows of even rowid (FORMAT.md 2): every statement on
  * them says so, which is what lets SQLite use the partial key index. (The
  * index is partial on the rowid, never updated, rather than on type: an
