@@ -13,6 +13,9 @@
 /* The handle's prepared statement id (prepared on first use), or NULL with
  * d's message set; *rc gets the code. */
 sqlite3_stmt *pd__stmt(pd_dict *d, pd__stmt_id id, int *rc);
+/* pd__stmt for a statement whose SQL is built by its user (the scan pages):
+ * prepares sql into slot id unless one is kept there already. */
+sqlite3_stmt *pd__stmt_of_sql(pd_dict *d, pd__stmt_id id, const char *sql, int *rc);
 /* Resets a statement and drops its bindings, so that no read transaction
  * stays open and no pointer into caller memory is kept. */
 void pd__stmt_done(sqlite3_stmt *st);

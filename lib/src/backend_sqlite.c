@@ -67,10 +67,13 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
 };
 
 sqlite3_stmt *pd__stmt(pd_dict *d, pd__stmt_id id, int *rc) {
+  return pd__stmt_of_sql(d, id, stmt_sql[id], rc);
+}
+
+sqlite3_stmt *pd__stmt_of_sql(pd_dict *d, pd__stmt_id id, const char *sql, int *rc) {
   sqlite3_stmt *st = d->stmts[id];
   if (st) return st;
-  int src = sqlite3_prepare_v3(d->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                               &d->stmts[id], NULL);
+  int src = sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &d->stmts[id], NULL);
   if (src != SQLITE_OK) {
     *rc = pd__sqlite_err(d, src, "preparing a statement");
     d->stmts[id] = NULL;

@@ -51,12 +51,7 @@ static sqlite3_stmt *scan_stmt(pd_dict *d, int values, int lower, int upper, int
            values ? ", type, value" : "",
            lower == 2 ? " AND key > ?2" : lower == 1 ? " AND key >= ?2" : "",
            upper ? " AND key < ?3" : "");
-  int src = sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &d->stmts[id], NULL);
-  if (src != SQLITE_OK) {
-    *rc = pd__sqlite_err(d, src, "iterating");
-    d->stmts[id] = NULL;
-  }
-  return d->stmts[id];
+  return pd__stmt_of_sql(d, id, sql, rc);
 }
 
 int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *page) {

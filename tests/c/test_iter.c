@@ -59,8 +59,9 @@ static void test_iter__keys_come_in_key_order(void **state) {
   pd_close(d);
 }
 
-/* 14 keys in pages of 7 or 2: the last page is full and the one after it
- * empty, which must end the walk without repeating a key. */
+/* 14 keys in pages of every size from 1 to 15: at 1, 2, 7 and 14 the last
+ * page is full and the one after it empty, which must end the walk without
+ * repeating a key; at the others the last page is short. */
 static void test_iter__last_page_exactly_full(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
