@@ -118,19 +118,23 @@ static int oldest_logged(pd_dict *d, int64_t v, int64_t *oldest) {
 /*
  * Keeps the log at the newest PD__CHANGES_KEEP versions (FORMAT.md 5): each
  * flush that takes the version past a multiple of PD__CHANGES_PRUNE_EVERY
- * (counted above KEEP) deletes every older row. Log rows share the table
- * with entries, and old entries sit below the log, so the delete walks a
- * rowid window from the last such multiple before this transaction, by
- * which whoever crossed it had pruned; one lookup makes sure, and a log
- * pruned less far (another writer's way) is found by a binary search.
+ * (counted above KEEP), or that dropped rows unwritten, deletes every older
+ * row. Log rows share the table with entries, and old entries sit
+ * below the log, so the delete walks a rowid window: from the last such
+ * multiple before this transaction, by which whoever crossed it had pruned
+ * (one lookup makes sure, and a log pruned less far, another writer's way,
+ * is found by a binary search), up to log_since at most, since no row after
+ * it is stored yet. (Without that bound a transaction of 100,000 sets
+ * walked the 90,000 entries it had made, for log rows it never wrote.)
  */
 static int prune(pd_dict *d) {
   const int64_t keep = PD__CHANGES_KEEP, every = PD__CHANGES_PRUNE_EVERY;
   int64_t upto = d->version - keep, before = d->log_since - keep;
   if (before < 0) before = 0;
   if (upto <= 0 || (!d->log_dropped_to && upto / every == before / every)) return PD_OK;
+  if (upto > d->log_since) upto = d->log_since;
   int64_t from = before / every * every + 1;
-  int rc = prune_range(d, from, upto);
+  int rc = from <= upto ? prune_range(d, from, upto) : PD_OK;
   int found = 0;
   if (!rc && from > 1) rc = pd__sq_logged(d, from - 1, &found);
   if (rc || !found) return rc;

@@ -223,6 +223,30 @@ static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
   tu_rmdir(dir);
 }
 
+/* A transaction of more changes than the log keeps: its prune stops at the
+ * newest row stored before it (engine_sqlite_log.c), which must go too, so
+ * exactly the newest 10,000 rows are left, and the entries it made stay. */
+static void test_changes__huge_transaction_leaves_exactly_the_newest_rows(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "huge.db");
+  pd_dict *d = tu_open(path, NULL);
+  TU_OK(d, pd_begin(d));
+  set_keys(d, 0, 300);
+  TU_OK(d, pd_commit(d));
+  TU_OK(d, pd_begin(d));
+  set_keys(d, 300, 10400);
+  TU_OK(d, pd_commit(d));
+  assert_int_equal(tu_sql_int(path, "SELECT min(version) FROM permadict_changes"), 401);
+  assert_int_equal(tu_sql_int(path, "SELECT max(version) FROM permadict_changes"), 10400);
+  assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10000);
+  assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_items"), 10400);
+  expect_run(d, 400, 10400);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 /* A namespace has 2^43 - 1 versions (FORMAT.md 2); the change past the last
  * fails with PD_EFULL and writes nothing. */
 static void test_changes__last_version_then_efull(void **state) {
@@ -291,6 +315,7 @@ int main(void) {
       cmocka_unit_test(test_changes__dropped_and_recreated_namespace_resyncs),
       cmocka_unit_test(test_changes__hole_in_the_log_resyncs),
       cmocka_unit_test(test_changes__rows_below_the_prune_window_are_pruned),
+    cmocka_unit_test(test_changes__huge_transaction_leaves_exactly_the_newest_rows),
       cmocka_unit_test(test_changes__last_version_then_efull),
       cmocka_unit_test(test_changes__check_finds_rows_out_of_place),
   };
