@@ -18,6 +18,8 @@
 %include <stdint.i>
 %include "python/registry.swg"
 %include "python/values.swg"
+%include "python/lock.swg"
+%include "python/mapping.swg"
 
 /* Reached through the typemaps below or not meaningful from Python. */
 %ignore pd_free_names;

@@ -8,15 +8,13 @@ import math
 import operator
 import os
 import select
-import threading
 import time
 import weakref
-from typing import (Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set,
-                    Tuple, TypeVar, Union, overload)
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set,
+                    Tuple, TypeVar, Union)
 
 from . import _core
 from ._errors import ClosedError, DecodeError, Error, ForkedError, NotFoundError, ResyncNeeded
-from ._values import ABSENT
 from ._views import ItemsView, KeysView, ValuesView
 
 Key = Union[str, int, bytes]
@@ -29,9 +27,6 @@ _MISSING: Any = object()
 # The extension's functions, called directly: no SWIG proxy layer in between.
 _get = _core.get
 _set = _core.set
-_delete = _core.delete
-_contains = _core.contains
-_count = _core.count
 _pop = _core.pop
 _set_if_absent = _core.set_if_absent
 _iter_open = _core.iter_open
@@ -64,7 +59,7 @@ _open_dicts: "weakref.WeakValueDictionary[int, Permadict]" = weakref.WeakValueDi
 
 def _after_fork_in_child() -> None:
     for d in list(_open_dicts.values()):
-        d._lock = threading.RLock()
+        d._lock = _core.Lock()
         # The parent's waker and event loops are not the child's to use.
         d._waker = None
         d._async_waiters = set()
@@ -195,7 +190,7 @@ def _wake(fut: "asyncio.Future[None]") -> None:
         fut.set_result(None)
 
 
-class Permadict(collections.abc.MutableMapping):
+class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     """A dictionary kept in one SQLite file, shared safely by threads and processes.
 
     ``Permadict("db.sqlite")`` opens (creating if needed) the namespace ``name``
@@ -223,7 +218,8 @@ class Permadict(collections.abc.MutableMapping):
     by whoever wrote the file: only use it on files you trust.
     """
 
-    __slots__ = ("_h", "_lock", "_path", "_name", "_readonly", "_timeout", "_durable",
+    # _h (the core handle) and _lock (a _core.Lock) are _core.PermadictBase's.
+    __slots__ = ("_path", "_name", "_readonly", "_timeout", "_durable",
                  "_pickle", "_cursors", "_waker", "_async_waiters", "__weakref__")
 
     def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:", name: str = "default",
@@ -243,8 +239,7 @@ class Permadict(collections.abc.MutableMapping):
             Unpickling runs arbitrary code: only for files you trust.
         :param initial: items stored right after opening, as ``dict(**initial)``.
         """
-        self._h: Any = None
-        self._lock = threading.RLock()
+        self._h = None
         self._cursors: "weakref.WeakSet[_Cursor]" = weakref.WeakSet()
         self._waker: Optional[_Waker] = None
         self._async_waiters: Set[Tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]] = set()
@@ -373,82 +368,28 @@ class Permadict(collections.abc.MutableMapping):
 
     # --------------------------------------------------------- dict protocol
 
-    # The hot methods take the lock with acquire()/release() rather than a
-    # with-statement: with looks up __enter__/__exit__ and makes bound
-    # methods on every call, about 0.1 us of a 0.7 us get (timeit, RLock).
+    # d[k], d[k] = v, del d[k], k in d, len(d) and d.get() are
+    # _core.PermadictBase's, in C (swig/python/mapping.swg): they behave as
+    # dict's, with the lock held, and reopen after fork() like _retry. Their
+    # signatures, for type checkers:
+    if TYPE_CHECKING:
+        def __getitem__(self, key: Key) -> Any:
+            """The value stored for key; KeyError when absent."""
 
-    def __getitem__(self, key: Key) -> Any:
-        lock = self._lock
-        lock.acquire()
-        try:
-            return _get(self._h, key)
-        except NotFoundError:
-            raise KeyError(key) from None
-        except ForkedError:
-            self._reopen()
-            return self[key]
-        except DecodeError as e:
-            e.key = key
-            raise
-        finally:
-            lock.release()
+        def get(self, key: Key, default: Any = None, /) -> Any:
+            """The value for key, or default when absent."""
 
-    def get(self, key: Key, default: Any = None) -> Any:
-        """The value for key, or default when absent."""
-        lock = self._lock
-        lock.acquire()
-        try:
-            return _get(self._h, key)
-        except NotFoundError:
-            return default
-        except ForkedError:
-            self._reopen()
-            return self.get(key, default)
-        except DecodeError as e:
-            e.key = key
-            raise
-        finally:
-            lock.release()
+        def __setitem__(self, key: Key, value: Any) -> None:
+            """Store value under key, committed at once (or with the transaction)."""
 
-    def __setitem__(self, key: Key, value: Any) -> None:
-        lock = self._lock
-        lock.acquire()
-        try:
-            _set(self._h, key, value)
-        except ForkedError:
-            self._reopen()
-            _set(self._h, key, value)
-        finally:
-            lock.release()
+        def __delitem__(self, key: Key) -> None:
+            """Remove key; KeyError when absent."""
 
-    def __delitem__(self, key: Key) -> None:
-        try:
-            self._retry(_delete, key)
-        except NotFoundError:
-            raise KeyError(key) from None
+        def __contains__(self, key: object) -> bool:
+            """Whether key is stored."""
 
-    def __contains__(self, key: object) -> bool:
-        lock = self._lock
-        lock.acquire()
-        try:
-            return _contains(self._h, key)
-        except ForkedError:
-            self._reopen()
-            return _contains(self._h, key)
-        finally:
-            lock.release()
-
-    def __len__(self) -> int:
-        """The number of items, O(1) (kept in the file)."""
-        lock = self._lock
-        lock.acquire()
-        try:
-            return _count(self._h)
-        except ForkedError:
-            self._reopen()
-            return _count(self._h)
-        finally:
-            lock.release()
+        def __len__(self) -> int:
+            """The number of items, O(1) (kept in the file)."""
 
     def __iter__(self) -> Iterator[Key]:
         """Keys in key order: ints numerically, then str, then bytes."""
