@@ -137,12 +137,11 @@
     SWIG_exception_fail(SWIG_ArgError(res), "in '$symname': expected a " #TYPE " handle");
   }
   if (!argp) {
-    PyErr_SetString(pdpy_closed_class ? pdpy_closed_class : PyExc_ValueError,
-                    "operation on a closed Permadict");
+    pdpy_raise_closed();
     SWIG_fail;
   }
   $1 = (TYPE *)argp;
-  pdpy_pickle_on = pdpy_pickling_n && pdpy_pickle_enabled(argp);
+  pdpy_pickle_for(argp);
 }
 %enddef
 %pdpy_open_handle(pd_dict)

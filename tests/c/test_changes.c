@@ -109,6 +109,13 @@ static void set_keys(pd_dict *d, int64_t from, int64_t to) {
   }
 }
 
+/* set_keys in one transaction of its own. */
+static void commit_keys(pd_dict *d, int64_t from, int64_t to) {
+  TU_OK(d, pd_begin(d));
+  set_keys(d, from, to);
+  TU_OK(d, pd_commit(d));
+}
+
 /* A transaction of far more changes than the log keeps drops its oldest rows
  * unwritten (engine_sqlite_log.c); the stored log must still be one unbroken
  * run with the right keys, and older rows of earlier commits must not be
@@ -116,15 +123,11 @@ static void set_keys(pd_dict *d, int64_t from, int64_t to) {
 static void test_changes__huge_transaction_keeps_log_unbroken(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 0, 300);
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 0, 300);
   expect_run(d, 0, 300);
   /* 10,100 changes: the oldest 100 are dropped unwritten, and rows 241..300,
    * which lazy pruning (every 256 versions) has not reached, must go too. */
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 300, 10400);
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 300, 10400);
   pd_changes *c;
   assert_int_equal(pd_changes_open(&c, d, 250), PD_ERESYNC);
   expect_run(d, 400, 10400);
@@ -147,9 +150,7 @@ static void test_changes__huge_transaction_keeps_log_unbroken(void **state) {
   TU_OK(d, pd_count(d, &n));
   assert_int_equal(n, 91000);
   expect_run(d, 91000 - 10000, 91000);
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 91000, 91005);
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 91000, 91005);
   expect_run(d, 91000 - 10000, 91005);
   pd_close(d);
 }
@@ -202,9 +203,7 @@ static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "old.db");
   pd_dict *d = tu_open(path, NULL);
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 0, 10600);
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 0, 10600);
   /* Now versions 601..10600 are logged; plant 1..600 back, as if the log had
    * never been pruned. */
   assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
@@ -212,9 +211,7 @@ static void test_changes__rows_below_the_prune_window_are_pruned(void **state) {
                                 "WHERE type >= 0 AND (id & 17592186044415) <= 1200"),
                    0);
   assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10600);
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 10600, 10800); /* passes 10,768: a prune up to version 800 */
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 10600, 10800); /* passes 10,768: a prune up to version 800 */
   assert_int_equal(tu_sql_int(path, "SELECT min(version) FROM permadict_changes"), 801);
   assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10000);
   expect_run(d, 800, 10800);
@@ -231,12 +228,8 @@ static void test_changes__huge_transaction_leaves_exactly_the_newest_rows(void *
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "huge.db");
   pd_dict *d = tu_open(path, NULL);
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 0, 300);
-  TU_OK(d, pd_commit(d));
-  TU_OK(d, pd_begin(d));
-  set_keys(d, 300, 10400);
-  TU_OK(d, pd_commit(d));
+  commit_keys(d, 0, 300);
+  commit_keys(d, 300, 10400);
   assert_int_equal(tu_sql_int(path, "SELECT min(version) FROM permadict_changes"), 401);
   assert_int_equal(tu_sql_int(path, "SELECT max(version) FROM permadict_changes"), 10400);
   assert_int_equal(tu_sql_int(path, "SELECT count(*) FROM permadict_changes"), 10000);

@@ -106,7 +106,9 @@ class _Walk:
             raise StopIteration
         d = self._d
         lock = d._lock
-        lock.acquire()  # not `with`, as in the hot methods of Permadict (see there)
+        # acquire()/release(), not `with`: a with-statement looks up and binds
+        # __enter__ and __exit__ on every item.
+        lock.acquire()
         try:
             r = d._next_item(c, self._what != 0, self._last)
         except DecodeError as e:
