@@ -21,10 +21,40 @@
  * 43-47 ms -> 48-92 ms for increments, 18-19 ms -> 37-43 ms for sets.
  * Single-writer behaviour is otherwise unchanged: the WAL restarts, the
  * frame count drops, and the next checkpoint again comes at CHECKPOINT_FRAMES.
+ *
+ * A PASSIVE checkpoint never restarts the WAL itself: the next writer does,
+ * and only if, when it started reading, every frame had been copied back.
+ * Under a steady stream of commits from several processes that moment
+ * rarely comes, and the WAL grew without bound: 165 MB after 20,000
+ * increments by 4 processes (bench/incr.py), and every page lookup and frame
+ * append walks the WAL index's hash chains, which grow with it (p50 25 us a
+ * commit). So once the WAL has kept growing to RESTART_FRAMES, a checkpoint
+ * that copied every frame is followed by a RESTART checkpoint: it takes the
+ * write lock, copies the few frames committed since, and waits for readers
+ * to leave the WAL, so the next writer starts it again from the beginning.
+ * It holds the write lock while it waits, so it waits RESTART_WAIT_US at
+ * most and otherwise leaves the restart to the next checkpoint. Measured
+ * (4 C processes, 5,000 increments each, 2 runs): WAL 156-165 MB -> 29-31 MB,
+ * p50 25-29 -> 20 us, throughput 29,000-34,700 -> 36,300-36,900/s.
  */
 #include "internal.h"
 
 #define CHECKPOINT_FRAMES 3000
+#define RESTART_FRAMES (2 * CHECKPOINT_FRAMES)
+#define RESTART_WAIT_US 2000
+
+/* RESTART checkpoint with its own short deadline for the busy handler; the
+ * call it runs in keeps its own deadline and is not marked as timed out. */
+static void restart_wal(pd_dict *d, sqlite3 *db, const char *schema) {
+  int deadline_set = d->deadline_set, timed_out = d->timed_out;
+  int64_t deadline_us = d->deadline_us;
+  d->deadline_set = 1;
+  d->deadline_us = pd__now_us() + RESTART_WAIT_US;
+  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+  d->deadline_set = deadline_set;
+  d->deadline_us = deadline_us;
+  d->timed_out = timed_out;
+}
 
 static int wal_hook(void *arg, sqlite3 *db, const char *schema, int frames) {
   pd_dict *d = arg;
@@ -33,7 +63,12 @@ static int wal_hook(void *arg, sqlite3 *db, const char *schema, int frames) {
     d->ckpt_frames = frames;
     /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
      * cannot run now is retried after the next CHECKPOINT_FRAMES. */
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int in_wal = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
+    /* Only after a complete copy: a RESTART that first had to copy much
+     * would hold the write lock for its two syncs of all of it. */
+    if (rc == SQLITE_OK && frames >= RESTART_FRAMES && copied == in_wal)
+      restart_wal(d, db, schema);
   }
   return SQLITE_OK;
 }

@@ -1,0 +1,61 @@
+/* test_wal_size.c - the WAL file stays bounded while several processes
+ * commit without a pause (wal_checkpoint.c). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { WRITERS = 4, COMMITS_EACH = 5000 };
+
+static const char *shared_path;
+
+static int incr_child(void *arg) {
+  (void)arg;
+  pd_dict *d;
+  if (pd_open(&d, shared_path, NULL) != PD_OK) return 1;
+  pd_val k = pd_text("counter", 7), by = pd_int(1);
+  for (int i = 0; i < COMMITS_EACH; i++)
+    if (pd_incr(d, &k, &by, NULL) != PD_OK) {
+      fprintf(stderr, "incr_child: %s\n", pd_errmsg(d));
+      pd_close(d);
+      return 2;
+    }
+  pd_close(d);
+  return 0;
+}
+
+/* Each increment commits two pages, so a WAL that never starts again from
+ * the beginning reaches 2 * 20,000 frames of 4,120 bytes: 165 MB. The WAL
+ * file keeps the largest size it ever had, so its size afterwards is the
+ * high-water mark; the parent's open handle keeps it from being deleted. */
+static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  shared_path = tu_path(dir, "w.db");
+  pd_dict *d = tu_open(shared_path, NULL);
+  pid_t pids[WRITERS];
+  for (int i = 0; i < WRITERS; i++) pids[i] = tu_fork(incr_child, NULL);
+  for (int i = 0; i < WRITERS; i++) assert_int_equal(tu_wait(pids[i]), 0);
+  pd_val k = pd_text("counter", 7), out;
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.u.i, WRITERS * COMMITS_EACH);
+  char wal[4096];
+  snprintf(wal, sizeof wal, "%s-wal", shared_path);
+  struct stat st;
+  assert_int_equal(stat(wal, &st), 0);
+  const off_t never_restarted = (off_t)2 * WRITERS * COMMITS_EACH * 4120;
+  if (st.st_size > never_restarted / 2)
+    fail_msg("the WAL grew to %lld bytes (%lld if it never restarts)", (long long)st.st_size,
+             (long long)never_restarted);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wal_size__four_processes_committing_nonstop_keep_it_bounded),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
