@@ -101,17 +101,7 @@ static const char *shared_path;
 
 static int incr_child(void *arg) {
   (void)arg;
-  pd_dict *d = NULL;
-  if (pd_open(&d, shared_path, NULL) != PD_OK) return 1;
-  pd_val k = pd_text("counter", 7), by = pd_int(1);
-  for (int i = 0; i < 2000; i++)
-    if (pd_incr(d, &k, &by, NULL) != PD_OK) {
-      fprintf(stderr, "incr: %s\n", pd_errmsg(d));
-      pd_close(d);
-      return 2;
-    }
-  pd_close(d);
-  return 0;
+  return tu_incr_counter(shared_path, 2000);
 }
 
 static void test_atomic__two_processes_incr_exact_total(void **state) {

@@ -3,7 +3,6 @@
 #include "testutil.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 
 enum { WRITERS = 4, COMMITS_EACH = 5000 };
@@ -12,17 +11,7 @@ static const char *shared_path;
 
 static int incr_child(void *arg) {
   (void)arg;
-  pd_dict *d;
-  if (pd_open(&d, shared_path, NULL) != PD_OK) return 1;
-  pd_val k = pd_text("counter", 7), by = pd_int(1);
-  for (int i = 0; i < COMMITS_EACH; i++)
-    if (pd_incr(d, &k, &by, NULL) != PD_OK) {
-      fprintf(stderr, "incr_child: %s\n", pd_errmsg(d));
-      pd_close(d);
-      return 2;
-    }
-  pd_close(d);
-  return 0;
+  return tu_incr_counter(shared_path, COMMITS_EACH);
 }
 
 /* Each increment commits two pages, so a WAL that never starts again from

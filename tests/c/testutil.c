@@ -90,6 +90,20 @@ pd_dict *tu_open(const char *path, const char *name) {
   return d;
 }
 
+int tu_incr_counter(const char *path, int n) {
+  pd_dict *d = NULL;
+  if (pd_open(&d, path, NULL) != PD_OK) return 1;
+  pd_val k = pd_text("counter", 7), by = pd_int(1);
+  for (int i = 0; i < n; i++)
+    if (pd_incr(d, &k, &by, NULL) != PD_OK) {
+      fprintf(stderr, "incr: %s\n", pd_errmsg(d));
+      pd_close(d);
+      return 2;
+    }
+  pd_close(d);
+  return 0;
+}
+
 /* libsqlite3 through dlopen: the tests link only libpermadict. */
 static void *sqlite_sym(const char *name) {
   static void *lib;

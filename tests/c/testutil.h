@@ -47,6 +47,10 @@ int64_t tu_sql_int(const char *path, const char *sql);
 /* Opens path/name with the defaults (create on), asserting success. */
 pd_dict *tu_open(const char *path, const char *name);
 
+/* For a child process: opens path and adds 1 to the key "counter" n times,
+ * one pd_incr each; 0 on success, nonzero (after printing why) otherwise. */
+int tu_incr_counter(const char *path, int n);
+
 /* Assert a PD result, printing pd_errmsg on failure. */
 #define TU_OK(d, expr)                                                  \
   do {                                                                  \
