@@ -26,19 +26,20 @@
  * and only if, when it started reading, every frame had been copied back.
  * Under a steady stream of commits from several processes that moment
  * rarely comes, and the WAL grew without bound: 165 MB after 20,000
- * increments by 4 processes (bench/incr.py), and a lookup of a page that is
- * not in the newest part of the WAL searches the WAL index's hash tables,
- * one per 4,096 frames, all the way back (p50 25 us an increment). So once the WAL has kept growing to RESTART_FRAMES, a checkpoint
- * that copied every frame is followed by a RESTART checkpoint: it takes the
- * write lock, copies the frames committed while the first one ran, and
- * waits for readers to leave the WAL, so the next writer starts it again
- * from the beginning. It holds the write lock throughout, and its copy and
- * two syncs took 13-25 ms (instrumented build, 4 processes), about as long
- * as the checkpointing call's own stall; its wait for the lock and for
- * readers is cut at RESTART_WAIT_US, leaving the restart to the next
- * checkpoint. Measured with 4 C processes, 5,000 increments each
- * (bench/incr.py, 2 runs each): WAL 156-165 MB -> 29-44 MB, p50 25 -> 20 us,
- * throughput 29,000-35,100 -> 37,500/s.
+ * increments by 4 processes (bench/incr.py); a lookup of a page that is not
+ * in the newest part of the WAL then searches the WAL index's hash tables,
+ * one per 4,096 frames, all the way back (p50 25 us an increment). So once
+ * the WAL has kept growing to RESTART_FRAMES, a checkpoint that copied every
+ * frame is followed by a RESTART checkpoint: it takes the write lock, copies
+ * the frames committed while the first one ran, and waits for readers to
+ * leave the WAL, so the next writer starts it again from the beginning. It
+ * holds the write lock throughout, and its copy and two syncs took 13-25 ms
+ * (instrumented build, 4 processes), about as long as the checkpointing
+ * call's own stall; its wait for the lock and for readers is cut at
+ * RESTART_WAIT_US, leaving the restart to the next checkpoint. Measured with
+ * 4 C processes, 5,000 increments each (bench/incr.py, 2 runs each): WAL
+ * 156-165 MB -> 29-44 MB, p50 25 -> 20 us, throughput 29,000-35,100 ->
+ * 37,500/s.
  */
 #include "internal.h"
 
