@@ -43,7 +43,28 @@ static unsigned jitter(void) {
   return state;
 }
 
+/* The back-off before retry number attempt, with jitter. */
+static int64_t backoff_us(int attempt) {
+  int64_t wait = BACKOFF_FIRST_US;
+  for (int i = 0; i < attempt && wait < BACKOFF_CAP_US; i++) wait *= 2;
+  if (wait > BACKOFF_CAP_US) wait = BACKOFF_CAP_US;
+  return wait / 2 + (int64_t)(jitter() % (unsigned)(wait / 2 + 1)) + 1;
+}
+
+/* Counts only time asleep: the work between waits (a checkpoint's copying
+ * and syncing) does not use up the budget. */
+static int budget_retry(pd_dict *d, int attempt) {
+  int64_t left = d->sleep_budget_us - d->slept_us;
+  if (left <= 0) return 0;
+  int64_t wait = backoff_us(attempt);
+  if (wait > left) wait = left;
+  pd__sleep_us(wait);
+  d->slept_us += wait;
+  return 1;
+}
+
 int pd__busy_retry(pd_dict *d, int attempt) {
+  if (d->sleep_budget_us > 0) return budget_retry(d, attempt);
   int64_t now = pd__now_us();
   if (!d->deadline_set) {
     d->deadline_set = 1;
@@ -53,10 +74,7 @@ int pd__busy_retry(pd_dict *d, int attempt) {
     d->timed_out = 1;
     return 0;
   }
-  int64_t wait = BACKOFF_FIRST_US;
-  for (int i = 0; i < attempt && wait < BACKOFF_CAP_US; i++) wait *= 2;
-  if (wait > BACKOFF_CAP_US) wait = BACKOFF_CAP_US;
-  wait = wait / 2 + (int64_t)(jitter() % (unsigned)(wait / 2 + 1)) + 1;
+  int64_t wait = backoff_us(attempt);
   if (now + wait > d->deadline_us) wait = d->deadline_us - now;
   if (wait > 0) pd__sleep_us(wait);
   return 1;

@@ -216,6 +216,9 @@ struct pd_dict {
   int deadline_set;
   int64_t deadline_us;
   int timed_out;         /* the busy handler gave up in this call */
+  /* > 0: a wait of the library's own (wal_checkpoint.c) that gives up once
+   * the handler has slept this long, whatever the call's deadline. */
+  int64_t sleep_budget_us, slept_us;
 
   /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
   int ckpt_frames;

@@ -17,7 +17,9 @@ static int incr_child(void *arg) {
 /* Each increment commits two pages, so a WAL that never starts again from
  * the beginning reaches 2 * 20,000 frames of 4,120 bytes: 165 MB. The WAL
  * file keeps the largest size it ever had, so its size afterwards is the
- * high-water mark; the parent's open handle keeps it from being deleted. */
+ * high-water mark; the parent's open handle keeps it from being deleted.
+ * With the restart it stayed at 30-59 MB, and at 40-84 MB with two CPU
+ * hogs beside an ASan build; without it, 153-166 MB every time. */
 static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -34,7 +36,7 @@ static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(voi
   struct stat st;
   assert_int_equal(stat(wal, &st), 0);
   const off_t never_restarted = (off_t)2 * WRITERS * COMMITS_EACH * 4120;
-  if (st.st_size > never_restarted / 2)
+  if (st.st_size > never_restarted / 5 * 3)
     fail_msg("the WAL grew to %lld bytes (%lld if it never restarts)", (long long)st.st_size,
              (long long)never_restarted);
   TU_OK(d, pd_check(d));
