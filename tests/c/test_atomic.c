@@ -3,7 +3,6 @@
 #include "testutil.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 static void test_atomic__incr_ints_floats_and_absent(void **state) {

@@ -308,7 +308,7 @@ int main(void) {
       cmocka_unit_test(test_changes__dropped_and_recreated_namespace_resyncs),
       cmocka_unit_test(test_changes__hole_in_the_log_resyncs),
       cmocka_unit_test(test_changes__rows_below_the_prune_window_are_pruned),
-    cmocka_unit_test(test_changes__huge_transaction_leaves_exactly_the_newest_rows),
+      cmocka_unit_test(test_changes__huge_transaction_leaves_exactly_the_newest_rows),
       cmocka_unit_test(test_changes__last_version_then_efull),
       cmocka_unit_test(test_changes__check_finds_rows_out_of_place),
   };
