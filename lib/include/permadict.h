@@ -31,7 +31,12 @@
  *     inside a permadict call that holds SQLite's process-wide mutexes, so a
  *     child never inherits them locked; sleeps inside calls (busy back-off,
  *     pd_wait) do not delay fork(). Code that uses SQLite directly, outside
- *     permadict, in another thread is not covered by this.
+ *     permadict, in another thread is not covered by this. The child takes
+ *     the file locks its inherited connections are recorded as holding, so
+ *     the connections it opens (pd_reopen, pd_open) lock the file for real
+ *     and keep working after the parent closes. A child forked while a
+ *     write transaction was open cannot write that file: its writes return
+ *     PD_EFORKED (the inherited write lock cannot be released there).
  *   - Network filesystems are not supported (SQLite's WAL needs shared memory).
  *   - Durability: by default a commit survives a process crash but the last
  *     commits may be lost on power failure; set options.durable for

@@ -207,11 +207,13 @@ static int open_err(pd_dict *d, int src) {
 void pd__sq_disconnect(pd_dict *d) {
   /* In a child after fork() the inherited connection is deliberately
    * leaked, never closed (caveat "fork()"). */
-  if (d->db && d->fork_generation == pd__fork_generation_now()) {
+  int closing = d->db && d->fork_generation == pd__fork_generation_now();
+  if (closing) {
     pd__stmts_finalize(d);
     /* Closing rolls back an open transaction. */
     sqlite3_close_v2(d->db);
   }
+  pd__conn_unregister(d, closing);
   memset(d->stmts, 0, sizeof d->stmts);
   d->db = NULL;
   d->shm = NULL;
@@ -299,6 +301,11 @@ int pd__sq_connect(pd_dict *d) {
     rc = namespace_attach(d);
     if (rc) goto fail;
     shm_attach(d);
+  }
+  if (!d->memory) { /* fork_locks.c: a child must hold its locks */
+    rc = pd__conn_register(d);
+    if (rc) goto fail;
+    d->fork_write_blocked = pd__conn_write_blocked(d);
   }
   d->fork_generation = pd__fork_generation_now();
   return PD_OK;

@@ -22,6 +22,7 @@ static atomic_uint fork_generation;
 static pthread_once_t fork_watch_once = PTHREAD_ONCE_INIT;
 
 static void on_fork_child(void) {
+  pd__conn_fork_child();
   atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
   pd__gate_fork_child();
 }

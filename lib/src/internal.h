@@ -78,6 +78,7 @@ static inline uint32_t pd__stamp_field(const pd__stamp *s, size_t at) {
 
 struct pd__engine_ops;
 typedef struct pd__cache pd__cache;
+typedef struct pd__conn_entry pd__conn_entry;
 
 /* ------------------------------------------------------------- buffers */
 
@@ -212,6 +213,12 @@ struct pd_dict {
   /* The read cache of get/contains/count (read_cache.c); NULL when off. */
   pd__cache *cache;
 
+  /* This connection's entry in fork_locks.c's registry, NULL if none;
+   * fork_write_blocked: the file's write lock is held by a connection
+   * inherited inside a transaction (fork_locks.c), so writes fail. */
+  pd__conn_entry *conn_entry;
+  int fork_write_blocked;
+
   /* Busy handling: deadline of the current call, set on its first wait. */
   int deadline_set;
   int64_t deadline_us;
@@ -249,6 +256,11 @@ struct pd_dict {
 
 /* The fork generation, bumped by a pthread_atfork child handler. */
 unsigned pd__fork_generation_now(void);
+/* fork_locks.c */
+int pd__conn_register(pd_dict *d);
+void pd__conn_unregister(pd_dict *d, int closed);
+void pd__conn_fork_child(void);
+int pd__conn_write_blocked(const pd_dict *d);
 void pd__fork_watch_install(void);
 
 /* fork_gate.c: calls inside SQLite hold the gate; fork() waits for them.

@@ -1,9 +1,10 @@
 /* test_fork.c - the fork() rule: inherited handles refuse work, pd_reopen
- * gives a fresh connection, and the parent's locks and transaction survive
- * the child closing its inherited copy. */
+ * gives a fresh connection that holds its own locks, and the parent's locks
+ * and transaction survive the child closing its inherited copy. */
 #include "testutil.h"
 
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pd_dict *parent_handle;
@@ -71,10 +72,112 @@ static void test_fork__reopen_in_child_works(void **state) {
   tu_rmdir(dir);
 }
 
+/* The child's own connection must hold real locks once the parent is gone:
+ * otherwise a third process that opens and closes the file takes itself for
+ * the last user and deletes the -wal the child still commits into. */
+static int child_writes_after_parent_left(int go_fd, int ready_fd) {
+  char b;
+  pd_val v = pd_int(1), k1 = pd_text("child1", 6), k2 = pd_text("child2", 6);
+  if (pd_reopen(parent_handle) != PD_OK) return 1;
+  if (pd_set(parent_handle, &k1, &v) != PD_OK) return 2;
+  if (write(ready_fd, "r", 1) != 1 || read(go_fd, &b, 1) != 1) return 3;
+  if (pd_set(parent_handle, &k2, &v) != PD_OK) return 4;
+  if (write(ready_fd, "w", 1) != 1 || read(go_fd, &b, 1) != 1) return 5;
+  return 0;
+}
+
+static int seen_by_a_new_handle(const char *path, const char *key) {
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_text(key, strlen(key));
+  int rc = pd_contains(d, &k);
+  pd_close(d);
+  return rc == PD_OK;
+}
+
+static void test_fork__child_commits_survive_the_parent_closing(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "f.db");
+  parent_handle = tu_open(path, NULL);
+  pd_val k0 = pd_text("k0", 2), v = pd_int(1);
+  TU_OK(parent_handle, pd_set(parent_handle, &k0, &v));
+  int to_child[2], to_parent[2];
+  assert_int_equal(pipe(to_child), 0);
+  assert_int_equal(pipe(to_parent), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(child_writes_after_parent_left(to_child[0], to_parent[1]));
+  char b;
+  assert_int_equal(read(to_parent[0], &b, 1), 1);
+  pd_close(parent_handle); /* the parent lets go */
+  assert_true(seen_by_a_new_handle(path, "child1")); /* open, read, close */
+  assert_int_equal(write(to_child[1], "g", 1), 1);
+  assert_int_equal(read(to_parent[0], &b, 1), 1);
+  assert_true(seen_by_a_new_handle(path, "child2")); /* child still running */
+  assert_int_equal(write(to_child[1], "x", 1), 1);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_true(seen_by_a_new_handle(path, "child2"));
+  pd_dict *d = tu_open(path, NULL);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  close(to_child[0]);
+  close(to_child[1]);
+  close(to_parent[0]);
+  close(to_parent[1]);
+  tu_rmdir(dir);
+}
+
+/* The child of a fork() inside a write transaction inherits a write lock it
+ * can never release: its writes to that file fail at once, naming why,
+ * instead of waiting out the timeout; reads still work. */
+static int child_of_a_transaction(void *arg) {
+  (void)arg;
+  pd_val k = pd_int(1), k9 = pd_int(9), v = pd_int(5), out;
+  if (pd_reopen(parent_handle) != PD_OK) return 1;
+  if (pd_get(parent_handle, &k, &out) != PD_ENOTFOUND) return 2; /* uncommitted */
+  if (pd_set(parent_handle, &k9, &v) != PD_EFORKED) return 3;
+  if (!strstr(pd_errmsg(parent_handle), "forked while a write transaction")) return 4;
+  if (pd_begin(parent_handle) != PD_EFORKED) return 5;
+  pd_close(parent_handle);
+  return 0;
+}
+
+static int child_writes(void *arg) {
+  pd_val k = pd_int(2), v = pd_int(6);
+  pd_dict *d = tu_open(arg, NULL);
+  int rc = pd_set(d, &k, &v);
+  pd_close(d);
+  return rc == PD_OK ? 0 : 1;
+}
+
+static void test_fork__child_of_a_transaction_cannot_write(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "f.db");
+  parent_handle = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(1), out;
+  TU_OK(parent_handle, pd_begin(parent_handle));
+  TU_OK(parent_handle, pd_set(parent_handle, &k, &v));
+  assert_int_equal(tu_run_child(child_of_a_transaction, NULL), 0);
+  TU_OK(parent_handle, pd_commit(parent_handle));
+  /* forked outside a transaction, a child writes as usual */
+  assert_int_equal(tu_run_child(child_writes, (void *)path), 0);
+  pd_val k2 = pd_int(2);
+  TU_OK(parent_handle, pd_get(parent_handle, &k2, &out));
+  assert_int_equal(out.u.i, 6);
+  pd_close(parent_handle);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fork__child_gets_eforked_and_parent_txn_commits_intact),
       cmocka_unit_test(test_fork__reopen_in_child_works),
+      cmocka_unit_test(test_fork__child_commits_survive_the_parent_closing),
+      cmocka_unit_test(test_fork__child_of_a_transaction_cannot_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
