@@ -9,6 +9,9 @@
  *     returns it, PD_ITEROVER returns None.
  *   - Handles are plain SWIG pointers owned by the Python layer
  *     (bindings/python/permadict), which closes them; None means closed.
+ *     A pd_dict stays pinned from its conversion until the call's results
+ *     are converted, so Python code run in between cannot close it
+ *     (pdpy_call, registry.swg).
  *
  * SWIG runs with -threads, so every call releases the GIL while the core
  * (and SQLite) works or waits on a lock. Conversions happen before and after,
@@ -129,9 +132,12 @@
 
 /* ----------------------------------------------------------------- handles */
 
-%define %pdpy_open_handle(TYPE)
+/* PIN: pd_dict handles are pinned for the call (pdpy_call), so that close()
+ * from Python code the call runs (a pickling hook, a list subclass's
+ * __iter__) raises instead of freeing the handle under the call. */
+%define %pdpy_open_handle(TYPE, PIN)
 /* None is a closed handle: refuse it here rather than hand NULL to the core. */
-%typemap(in) TYPE *SWIG_PDPY_HANDLE (void *argp = 0, int res = 0) {
+%typemap(in) TYPE *SWIG_PDPY_HANDLE (void *argp = 0, int res = 0, pdpy_call call = PDPY_CALL_INIT) {
   res = SWIG_ConvertPtr($input, &argp, $descriptor(TYPE *), 0);
   if (!SWIG_IsOK(res)) {
     SWIG_exception_fail(SWIG_ArgError(res), "in '$symname': expected a " #TYPE " handle");
@@ -141,15 +147,28 @@
     SWIG_fail;
   }
   $1 = (TYPE *)argp;
-  pdpy_pickle_for(argp);
+  if (pdpy_call_begin(&call, argp, PIN)) SWIG_fail;
 }
+/* After the result is converted, on success and failure alike. */
+%typemap(freearg) TYPE *SWIG_PDPY_HANDLE { pdpy_call_end(&call$argnum); }
 %enddef
-%pdpy_open_handle(pd_dict)
-%pdpy_open_handle(pd_iter)
-%pdpy_open_handle(pd_changes)
+%pdpy_open_handle(pd_dict, 1)
+%pdpy_open_handle(pd_iter, 0)
+%pdpy_open_handle(pd_changes, 0)
 %apply pd_dict *SWIG_PDPY_HANDLE { pd_dict *d };
 %apply pd_iter *SWIG_PDPY_HANDLE { pd_iter *it };
 %apply pd_changes *SWIG_PDPY_HANDLE { pd_changes *c };
+
+/* The last line of defence for callers of _core.close (Permadict.close checks
+ * in_call itself, before it frees the cursors): a handle still used by a call
+ * in progress is not freed. The one pin is this close call's own. */
+%exception pd_close {
+  if (pdpy_calls_on(arg1) > 1) {
+    pdpy_raise_in_call();
+    SWIG_fail;
+  }
+  $action
+}
 
 /* New objects come back as the function's result. */
 %define %pdpy_new_handle(TYPE)
@@ -162,6 +181,16 @@
 %pdpy_new_handle(pd_dict)
 %pdpy_new_handle(pd_iter)
 %pdpy_new_handle(pd_changes)
+
+/* A file path as the OS takes it: str (encoded as os.fsencode does, so a name
+ * that is not UTF-8 round-trips through os.fsdecode), bytes or a path-like.
+ * A NUL in it is a ValueError, as for open(): C would see a shorter path and
+ * open (even create) another file. */
+%typemap(in) const char *path (PyObject *encoded = NULL) {
+  if (!PyUnicode_FSConverter($input, &encoded)) SWIG_fail;
+  $1 = PyBytes_AS_STRING(encoded);
+}
+%typemap(freearg) const char *path { Py_XDECREF(encoded$argnum); }
 
 /* Options: a tuple (name, readonly, create, timeout_ms, durable), or None for
  * the defaults. name borrows the str's UTF-8, alive for the call. */
@@ -213,21 +242,29 @@
   $1 = &v;
 }
 
+/* The encoder slot a value borrows stays busy until freearg, after the core
+ * call: converting a later argument may run Python code that encodes. */
 %define %pdpy_value_in(NAME, SLOT, ABSENT_ALLOWED)
-%typemap(in) const pd_val *NAME (pd_val v, PyObject *keep = NULL) {
+%typemap(in) const pd_val *NAME (pd_val v, PyObject *keep = NULL, pdpy_codec *held = NULL) {
   if (ABSENT_ALLOWED && $input == pdpy_absent) {
     $1 = NULL;
   } else {
-    if (pdpy_val_from_py($input, &v, SLOT, &keep)) SWIG_fail;
+    if (pdpy_val_from_py($input, &v, SLOT, &keep, &held)) SWIG_fail;
     $1 = &v;
   }
 }
-%typemap(freearg) const pd_val *NAME { Py_XDECREF(keep$argnum); }
+%typemap(freearg) const pd_val *NAME {
+  pdpy_val_release(held$argnum, SLOT);
+  Py_XDECREF(keep$argnum);
+}
 %enddef
 %pdpy_value_in(value, 0, 0)
 %pdpy_value_in(by, 0, 0)
 %pdpy_value_in(expected, 0, 1)
 %pdpy_value_in(desired, 1, 1)
+
+/* An argout that fails must drop the result the out typemap made (None):
+ * SWIG's fail path does not, and it would leak a reference per call. */
 
 /* The one output value replaces the result. */
 %typemap(in, numinputs=0) pd_val *out (pd_val v) {
@@ -236,20 +273,27 @@
 }
 %typemap(argout) pd_val *out {
   PyObject *o = pdpy_val_to_py($1);
-  if (!o) SWIG_fail;
+  if (!o) {
+    Py_CLEAR($result);
+    SWIG_fail;
+  }
   Py_DECREF($result);
   $result = o;
 }
 
-/* pd_get_and_set: [old, found]. */
-%typemap(in, numinputs=0) pd_val *old (pd_val v) {
+/* pd_get_and_set: the tuple (old, found), made in one place: appending to the
+ * result would drop an old None and splice an old list into the result. */
+%typemap(in, numinputs=0) (pd_val *old, int *found) (pd_val v, int flag = 0) {
   memset(&v, 0, sizeof v);
   $1 = &v;
+  $2 = &flag;
 }
-%typemap(argout) pd_val *old {
+%typemap(argout) (pd_val *old, int *found) {
   PyObject *o = pdpy_val_to_py($1);
+  Py_CLEAR($result);
   if (!o) SWIG_fail;
-  $result = SWIG_AppendOutput($result, o);
+  $result = Py_BuildValue("(NO)", o, *$2 ? Py_True : Py_False);
+  if (!$result) SWIG_fail;
 }
 
 /* pd_iter_next: (key, value), value None when not asked for; None at the end. */
@@ -267,6 +311,7 @@
       /* The core moved past this row already: the error must say which key. */
       if (k) pdpy_blame_key(k);
       Py_XDECREF(k);
+      Py_CLEAR($result);
       SWIG_fail;
     }
     Py_DECREF($result);
@@ -285,7 +330,10 @@
 %typemap(argout) pd_change *out {
   if (result == PD_OK) {
     PyObject *k = pdpy_scalar_to_py(&$1->key);
-    if (!k) SWIG_fail;
+    if (!k) {
+      Py_CLEAR($result);
+      SWIG_fail;
+    }
     Py_DECREF($result);
     $result = Py_BuildValue("(LiN)", (long long)$1->version, (int)$1->op, k);
     if (!$result) SWIG_fail;
@@ -300,11 +348,17 @@
 %enddef
 %pdpy_flag_out(inserted)
 %pdpy_flag_out(swapped)
-%pdpy_flag_out(found)
 
 %define %pdpy_number_out(TYPE, NAME, CONVERT)
 %typemap(in, numinputs=0) TYPE *NAME (TYPE n = 0) { $1 = &n; }
-%typemap(argout) TYPE *NAME { $result = SWIG_AppendOutput($result, CONVERT(*$1)); }
+%typemap(argout) TYPE *NAME {
+  PyObject *n = CONVERT(*$1);
+  if (!n) {
+    Py_CLEAR($result);
+    SWIG_fail;
+  }
+  $result = SWIG_AppendOutput($result, n);
+}
 %enddef
 %pdpy_number_out(int64_t, out, PyLong_FromLongLong)
 %pdpy_number_out(int, fd, PyLong_FromLong)
@@ -322,7 +376,10 @@
     else PyList_SET_ITEM(list, (Py_ssize_t)i, s);
   }
   pd_free_names(*$1, *$2);
-  if (!list) SWIG_fail;
+  if (!list) {
+    Py_CLEAR($result);
+    SWIG_fail;
+  }
   Py_DECREF($result);
   $result = list;
 }
@@ -339,7 +396,15 @@
       (long long)$1->page_size, "page_count", (long long)$1->page_count, "freelist_count",
       (long long)$1->freelist_count, "file_bytes", (long long)$1->file_bytes, "wal_bytes",
       (long long)$1->wal_bytes, "format_version", $1->format_version);
-  if (!o) SWIG_fail;
+  if (!o) {
+    Py_CLEAR($result);
+    SWIG_fail;
+  }
   Py_DECREF($result);
   $result = o;
 }
+
+/* ------------------------------------------------- functions of our own */
+
+/* After the typemaps above: set_many's handle is converted and pinned by them. */
+%include "python/batch.swg"

@@ -298,3 +298,82 @@ def test_decode__damaged_value_raises_decodeerror_naming_the_key(db_path):
         with pytest.raises(permadict.DecodeError):
             d.copy()
         assert list(d) == ["bad", "good"]  # keys alone still iterate
+
+
+def test_open__path_with_a_nul_is_refused_like_open(tmp_path):
+    target = tmp_path / "target.db"
+    with pytest.raises(ValueError, match="null"):
+        Permadict(str(target) + "\0.ignored")
+    with pytest.raises(ValueError, match="null"):
+        Permadict(bytes(target) + b"\0.ignored")
+    with pytest.raises(ValueError, match="null"):
+        permadict.namespaces(str(target) + "\0.ignored")
+    assert not target.exists()  # C never saw the shorter path
+
+
+def test_open__bytes_path_that_is_not_utf8_works(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.db"
+    with Permadict(raw) as d:
+        d["k"] = 1
+        assert os.fsencode(d.path) == raw
+    assert os.path.exists(raw)
+    with Permadict(os.fsdecode(raw)) as d:  # the same file through surrogate escapes
+        assert d["k"] == 1
+    assert permadict.namespaces(raw) == ["default"]
+    permadict.drop_namespace(raw, "default")
+    assert permadict.namespaces(raw) == []
+
+
+def test_drop_namespace__by_path_creates_nothing(db_path, tmp_path):
+    with Permadict(db_path, name="a") as d:
+        d["k"] = 1
+    assert permadict.namespaces(db_path) == ["a"]
+    permadict.drop_namespace(db_path, "a")
+    assert permadict.namespaces(db_path) == []  # and no "default" was made to do it
+    with pytest.raises(permadict.NotFoundError):
+        permadict.drop_namespace(db_path, "a")
+    assert permadict.namespaces(db_path) == []
+    missing = str(tmp_path / "missing.db")
+    with pytest.raises(permadict.NotFoundError):
+        permadict.drop_namespace(missing, "x")
+    assert not os.path.exists(missing)
+
+
+def test_update__failing_inside_a_transaction_stores_nothing(db_path):
+    with Permadict(db_path) as d:
+        d["a"] = 0
+        with d.transaction():
+            with pytest.raises(TypeError):
+                d.update([("a", 1), ("b", {1, 2})])
+            with pytest.raises(OverflowError):
+                d.update({"a": 2, "c": 2**64})
+            with pytest.raises(permadict.TooBigError):
+                d.update({"a": 3, b"x" * 5000: 1})
+            d["other"] = "x"
+        assert d.copy() == {"a": 0, "other": "x"}
+
+
+def test_readonly__answers_what_needs_no_write(db_path):
+    with Permadict(db_path) as w:
+        w["a"] = 1
+    with Permadict(db_path, readonly=True) as r:
+        assert r.setdefault("a", 0) == 1
+        assert r.setdefault("a", {1, 2}) == 1
+        assert r.pop("absent", None) is None
+        with pytest.raises(KeyError):
+            r.pop("absent")
+        r.update()
+        r.update({}, **{})
+        with pytest.raises(PermissionError):
+            r.pop("a", None)  # present: popping it would write
+        with pytest.raises(PermissionError):
+            r.setdefault("new", 0)
+
+
+def test_setdefault__present_key_does_not_convert_the_default(db_path):
+    with Permadict(db_path) as d:
+        d["a"] = 1
+        assert d.setdefault("a", {1, 2}) == 1  # a set could not be stored
+        with pytest.raises(TypeError):
+            d.setdefault("b", {1, 2})
+        assert "b" not in d

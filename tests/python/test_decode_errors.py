@@ -57,3 +57,19 @@ def test_reads_of_a_bad_row_raise_naming_the_key(damaged):
         damaged.copy()
     assert e.value.key == "b"
     assert damaged["d"] == "x"  # the rest stays readable
+
+
+@pytest.mark.parametrize("call", [lambda d: d.pop("b"), lambda d: d.pop("b", None),
+                                  lambda d: d.setdefault("b"), lambda d: d.get("b")],
+                         ids=["pop", "pop_default", "setdefault", "get"])
+def test_removing_or_defaulting_a_bad_row_names_the_key(damaged, call):
+    with pytest.raises(DecodeError) as e:
+        call(damaged)
+    assert e.value.key == "b"
+
+
+def test_popitem_of_a_bad_first_row_names_the_key(damaged):
+    del damaged["a"]
+    with pytest.raises(DecodeError) as e:
+        damaged.popitem()
+    assert e.value.key == "b"

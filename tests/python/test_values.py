@@ -157,3 +157,14 @@ def test_keys__over_4096_bytes_are_refused(d):
         d["x" * 4097] = 1
     d["x" * 4096] = 1
     assert len(d) == 1
+
+
+@pytest.mark.parametrize("tag", [0, 128, -1, 2**32 + 1, 2**32 + 200, 2**64 + 1])
+def test_private__tag_out_of_range_is_refused_not_wrapped(d, tag):
+    p = Private(5, b"payload")
+    p.tag = tag  # Private() checks its argument; an attribute set later is checked on store
+    with pytest.raises(permadict.InvalidError, match="out of range"):
+        d["k"] = p
+    with pytest.raises(permadict.InvalidError, match="out of range"):
+        d["k"] = [p]
+    assert "k" not in d

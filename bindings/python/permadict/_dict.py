@@ -14,10 +14,13 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTup
                     Tuple, TypeVar, Union)
 
 from . import _core
-from ._errors import ClosedError, DecodeError, Error, ForkedError, NotFoundError, ResyncNeeded
+from ._errors import (ClosedError, DecodeError, Error, ForkedError, MisuseError, NotFoundError,
+                      ReadOnlyError, ResyncNeeded)
 from ._views import ItemsView, KeysView, ValuesView
 
 Key = Union[str, int, bytes]
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""A file path: str, bytes or path-like, as ``open()`` takes it."""
 """What a key can be: str, int (signed 64-bit) or bytes. ``1``, ``"1"`` and ``b"1"``
 are three different keys, as in a dict."""
 
@@ -26,9 +29,10 @@ _MISSING: Any = object()
 
 # The extension's functions, called directly: no SWIG proxy layer in between.
 _get = _core.get
-_set = _core.set
 _pop = _core.pop
 _set_if_absent = _core.set_if_absent
+_set_many = _core.set_many
+_base_get = _core.PermadictBase.get
 _iter_open = _core.iter_open
 _iter_next = _core.iter_next
 _iter_free = _core.iter_free
@@ -224,13 +228,15 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     __slots__ = ("_path", "_name", "_readonly", "_timeout", "_durable",
                  "_pickle", "_cursors", "_waker", "_async_waiters", "__weakref__")
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"] = ":memory:", name: str = "default",
+    def __init__(self, path: PathArg = ":memory:", name: str = "default",
                  readonly: bool = False, timeout: Optional[float] = 5.0, durable: bool = False,
                  pickle: bool = False, **initial: Any) -> None:
         """Open namespace ``name`` of the file at ``path``.
 
         :param path: the file (created when missing unless ``readonly``), or
-            ``":memory:"`` for a private in-memory dict.
+            ``":memory:"`` for a private in-memory dict. str, bytes or path-like,
+            as for ``open()``: a name that is not UTF-8 works, a NUL in it is a
+            ``ValueError``.
         :param name: the namespace within the file: independent dicts side by side.
         :param readonly: refuse every write (:class:`ReadOnlyError`, also a
             ``PermissionError``); the file is never created.
@@ -254,7 +260,9 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         if not isinstance(self._name, str):
             raise TypeError(f"name must be a str, not {type(self._name).__name__}")
         _check_namespace_name(self._name)
-        self._h = _core.open(self._path, self._options())
+        # Bytes for C: os.fsencode gives back the exact name even when it is not
+        # UTF-8; _core.open refuses a NUL (ValueError) rather than cut the path.
+        self._h = _core.open(os.fsencode(self._path), self._options())
         if self._pickle:
             _set_pickle(self._h, 1)
         _open_dicts[id(self)] = self
@@ -274,11 +282,23 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     # ------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Close the file. Further use raises :class:`ClosedError`; closing twice is fine."""
+        """Close the file. Further use raises :class:`ClosedError`; closing twice is fine.
+
+        From code that a call on this Permadict runs before it returns (a
+        pickling hook, a list subclass's ``__iter__`` while its value is
+        converted) it raises :class:`MisuseError` and closes nothing: that
+        call still uses the file.
+        """
         with self._lock:
             h = self._h
             if h is None:
                 return
+            if _core.in_call(h):
+                raise MisuseError(
+                    f"cannot close Permadict({self._path!r}, name={self._name!r}) while a call "
+                    "on it is in progress (close() was called from code that call runs: a "
+                    "pickling hook, __reduce__, or a list, dict or Private subclass being "
+                    "converted); close it after the call returns")
             for c in list(self._cursors):
                 self._free_cursor(c)
             self._h = None
@@ -316,7 +336,11 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
     @property
     def path(self) -> str:
-        """The file this Permadict lives in (``":memory:"`` for an in-memory one)."""
+        """The file this Permadict lives in (``":memory:"`` for an in-memory one).
+
+        A str, as ``os.fsdecode`` gives it: a name that is not UTF-8 carries
+        surrogate escapes, and ``os.fsencode(d.path)`` is the exact name.
+        """
         return self._path
 
     @property
@@ -498,6 +522,16 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
             if default is _MISSING:
                 raise KeyError(key) from None
             return default
+        except ReadOnlyError:
+            # Popping an absent key writes nothing: a read-only Permadict can answer it.
+            if key in self:
+                raise
+            if default is _MISSING:
+                raise KeyError(key) from None
+            return default
+        except DecodeError as e:
+            _blame(e, key)
+            raise
 
     def popitem(self) -> Tuple[Key, Any]:
         """Remove and return the first (key, value) in key order, atomically.
@@ -512,29 +546,40 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                 self._free_cursor(c)
             if r is None:
                 raise KeyError("popitem(): dictionary is empty")
-            return r[0], _pop(self._h, r[0])
+            try:
+                return r[0], _pop(self._h, r[0])
+            except DecodeError as e:
+                _blame(e, r[0])
+                raise
 
     def setdefault(self, key: Key, default: Any = None) -> Any:
         """The value for key; if absent, store default and return it (atomically)."""
         while True:
+            # Read first: a present key needs no write (a read-only Permadict can
+            # answer) and default is not converted (it need not be storable).
+            value = _base_get(self, key, _MISSING)
+            if value is not _MISSING:
+                return value
+            # set_if_absent, not a set: another process may store key in between.
             if self._retry(_set_if_absent, key, default):
                 return default
-            try:
-                return self._retry(_get, key)
-            except NotFoundError:  # deleted by someone else in between: try again
-                continue
+            # Stored by someone else in between: read theirs (or, deleted again, retry).
 
     def update(self, other: Any = (), /, **kwds: Any) -> None:
         """Store the items of a mapping, an iterable of pairs and keywords, atomically.
 
-        Either every item is stored or, on any error, none is.
+        Either every item is stored or, on any error, none is, also inside a
+        :meth:`transaction` (every item is converted before the first is
+        written). Only a failure of the file itself (disk full, I/O error)
+        while writing can leave some items in an enclosing transaction: let
+        its exception roll that back.
         """
+        items = list(_pairs(other))
+        items.extend(kwds.items())
+        if not items:
+            return  # nothing to write: no transaction (a read-only Permadict allows it)
         with self._lock, self._atomic():
-            h = self._h
-            for k, v in _pairs(other):
-                _set(h, k, v)
-            for k, v in kwds.items():
-                _set(h, k, v)
+            _set_many(self._h, items)
 
     def clear(self) -> None:
         """Remove every item of this namespace, atomically."""
@@ -878,6 +923,12 @@ class Transaction:
             d._lock.release()
 
 
+def _blame(e: DecodeError, key: Any) -> None:
+    """Name key in a DecodeError that does not name one yet (the core's does not)."""
+    if e.key is None:
+        e.key = key
+
+
 def _check_namespace_name(name: Any) -> None:
     """C sees a name up to its first NUL: refuse one rather than use another namespace."""
     if isinstance(name, str) and "\0" in name:
@@ -908,16 +959,28 @@ def _checked_pairs(seq: Iterable[Any]) -> Iterator[Tuple[Any, Any]]:
         yield pair
 
 
-def namespaces(path: Union[str, "os.PathLike[str]"]) -> List[str]:
+def namespaces(path: PathArg) -> List[str]:
     """The names of the namespaces in the permadict file at path, sorted.
 
     Opens none of them, so a file without a ``default`` namespace lists too;
     never creates or writes the file.
     """
-    return _core.file_namespaces(os.fsdecode(os.fspath(path)))
+    return _core.file_namespaces(os.fsencode(path))
 
 
-def drop_namespace(path: Union[str, "os.PathLike[str]"], name: str) -> None:
-    """Delete namespace ``name`` of the file at path, and everything in it."""
-    with Permadict(path) as d:
-        d.drop_namespace(name)
+def drop_namespace(path: PathArg, name: str) -> None:
+    """Delete namespace ``name`` of the file at path, and everything in it.
+
+    Creates nothing: a missing file or namespace is a :class:`NotFoundError`.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
+    _check_namespace_name(name)
+    # The namespace being dropped is the one opened, with create off: opening
+    # "default" would create it (and the file) where it is missing. Timeout -1
+    # is the core's default, 5 s, as Permadict's.
+    h = _core.open(os.fsencode(path), (name, False, False, -1, False))
+    try:
+        _core.drop_namespace(h, name)
+    finally:
+        _core.close(h)
