@@ -15,6 +15,34 @@
   int opened = 0, partial = 0;                \
   rc = pd__key_ok(d, key);
 
+/* Whether v's bytes lie in d->out, the memory behind the values this handle
+ * returned last (the same test as pd__read_item's for pd_get's key). */
+static int in_out(const pd_dict *d, const pd_val *v) {
+  if (!v || (v->kind != PD_TEXT && v->kind != PD_BYTES && v->kind != PD_PRIVATE &&
+             v->kind != PD_PACKED))
+    return 0;
+  uintptr_t at = (uintptr_t)v->u.s.ptr, base = (uintptr_t)d->out.data;
+  return base && at >= base && at < base + d->out.cap;
+}
+
+/* Arguments may be what an earlier pd_get returned: the usual CAS loop
+ * passes the value it read as expected, a work queue pops the key it read.
+ * They live in d->out, which this operation's own read rewrites and may
+ * move before they are used again (a wrong key deleted, a compare against
+ * the new value, a use after free). Rather than copy them, the read gets a
+ * fresh buffer and the old one is kept, untouched, until the operation ends:
+ * nothing is copied, and nothing happens unless an argument points into it.
+ * (pd_set_if_absent's read fills no value, so it leaves d->out alone.) */
+static pd__buf out_set_aside(pd_dict *d, const pd_val *a, const pd_val *b,
+                             const pd_val *c) {
+  pd__buf old = {0};
+  if (in_out(d, a) || in_out(d, b) || in_out(d, c)) {
+    old = d->out;
+    d->out = (pd__buf){0};
+  }
+  return old;
+}
+
 /* Writes the new value of a key the operation has just read: found, the
  * row get found is rewritten in place (no second index lookup). */
 static int write_read_key(pd_dict *d, const pd_val *key, const pd_val *value, int found,
@@ -34,6 +62,7 @@ int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
 
   pd_val cur = pd_int(0), next = pd_null();
   int found = 0;
+  pd__buf aside = out_set_aside(d, key, NULL, NULL);
   rc = d->engine->get(d, key, &cur, &found);
   if (!rc && !found) cur = pd_int(0); /* absent counts as 0 */
   if (!rc && cur.kind != PD_INT && cur.kind != PD_FLOAT)
@@ -54,6 +83,7 @@ int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by, pd_val *out) {
   }
   if (!rc) rc = write_read_key(d, key, &next, found, &partial);
   rc = pd__write_end(d, opened, rc, partial);
+  pd__buf_free(&aside);
   if (!rc && out) *out = next;
   return pd__leave(d, rc);
 }
@@ -79,6 +109,7 @@ int pd_pop(pd_dict *d, const pd_val *key, pd_val *out) {
   int found = 0;
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
+  pd__buf aside = out_set_aside(d, key, NULL, NULL);
   rc = d->engine->get(d, key, &old, &found); /* old lives in d->out */
   if (!rc && !found) {
     char kb[128];
@@ -86,6 +117,7 @@ int pd_pop(pd_dict *d, const pd_val *key, pd_val *out) {
   }
   if (!rc) rc = d->engine->remove(d, key, &partial);
   rc = pd__write_end(d, opened, rc, partial);
+  pd__buf_free(&aside);
   if (!rc && out) *out = old;
   return pd__leave(d, rc);
 }
@@ -98,9 +130,11 @@ int pd_get_and_set(pd_dict *d, const pd_val *key, const pd_val *value, pd_val *o
   if (!rc) rc = pd__value_prepare(d, key, value, &store);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
+  pd__buf aside = out_set_aside(d, key, value, NULL);
   rc = d->engine->get(d, key, &prev, &was);
   if (!rc) rc = write_read_key(d, key, &store, was, &partial);
   rc = pd__write_end(d, opened, rc, partial);
+  pd__buf_free(&aside);
   if (!rc) {
     if (old) *old = was ? prev : pd_null();
     if (found) *found = was;
@@ -117,6 +151,7 @@ int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
   if (!rc && desired) rc = pd__value_prepare(d, key, desired, &store);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
+  pd__buf aside = out_set_aside(d, key, expected, desired);
   rc = d->engine->get(d, key, &cur, &found);
   if (!rc) match = expected ? found && pd_val_equal(&cur, expected) : !found;
   if (!rc && match) {
@@ -124,6 +159,7 @@ int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
     else if (found) rc = d->engine->remove(d, key, &partial);
   }
   rc = pd__write_end(d, opened, rc, partial);
+  pd__buf_free(&aside);
   if (!rc && swapped) *swapped = match;
   return pd__leave(d, rc);
 }

@@ -106,7 +106,9 @@ _Static_assert(PD__SLOT_ROWIDS_MINUS_1 == (INT64_C(1) << PD__SLOT_SHIFT) - 1,
 /* PD_ECORRUPT, naming namespace name, unless slot is a valid slot. */
 int pd__sq_slot_check(pd_dict *d, const char *name, int64_t slot);
 /* The rowids of FORMAT.md 2: a key added at version v is entry base + 2v,
- * and version v's change log row is the next one, base + 2v + 1. */
+ * and version v's change log row is the next one, base + 2v + 1. v must be
+ * a version, 0 .. PD__VERSION_MAX: callers refuse anything else first (a
+ * negative since of pd_changes_open made 2v overflow). */
 static inline int64_t pd__entry_rowid(const pd_dict *d, int64_t v) {
   return d->ns_base + 2 * v;
 }

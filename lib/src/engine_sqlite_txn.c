@@ -47,8 +47,18 @@ void pd__sq_rollback(pd_dict *d) {
  * uses them only if the stamp is still byte for byte the same: nothing was
  * committed since, by anyone. (A commit that restarted the WAL writes the
  * header twice: nothing is carried, the values are read.)
+ *
+ * Only a transaction that changed rows has a commit of its own. One that
+ * wrote nothing (an empty pd_begin/pd_commit, a compare-and-swap that did
+ * not match) leaves the header alone, so a move of exactly one after it is
+ * another process's commit, made between our COMMIT and the stamp read: a
+ * write of ours, or a drop of our namespace. Carrying across that gave
+ * stale versions (rowids that collide: "UNIQUE constraint failed") or,
+ * after a drop, writes into a namespace that no longer exists. So nothing
+ * is carried unless sqlite3_total_changes64 moved inside the transaction.
  */
 static void carry_take(pd_dict *d) {
+  d->begin_changes = sqlite3_total_changes64(d->db);
   d->begin_stamp_set = pd__sq_commit_stamp(d, &d->begin_stamp);
   if (d->carry_set && d->begin_stamp_set &&
       memcmp(d->carry_stamp.b, d->begin_stamp.b, PD__STAMP_BYTES) == 0) {
@@ -62,6 +72,7 @@ static void carry_take(pd_dict *d) {
 static void carry_keep(pd_dict *d) {
   d->carry_set = 0;
   if (!d->ns_known || !d->begin_stamp_set ||
+      sqlite3_total_changes64(d->db) == d->begin_changes ||
       !pd__sq_commit_stamp(d, &d->carry_stamp) ||
       pd__stamp_field(&d->carry_stamp, PD__STAMP_ICHANGE) !=
           pd__stamp_field(&d->begin_stamp, PD__STAMP_ICHANGE) + 1)

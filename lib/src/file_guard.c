@@ -168,6 +168,15 @@ static int create_atomically(const char *path, char *msg, size_t cap) {
   return rc;
 }
 
+/* stat() says ENOENT both for a missing path and for a link to a missing
+ * target. Creating would be wrong for the link either way: link() refuses
+ * to replace it (EEXIST, taken for a lost race, forever), and following it
+ * would make a file wherever the link points. */
+static int dangling_symlink(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
 int pd__file_prepare(const char *path, int readonly, int create, int durable,
                      pd__file_info *info, char *msg, size_t cap) {
   (void)durable; /* creation always syncs: it happens once per file */
@@ -175,6 +184,12 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
     struct stat st;
     if (stat(path, &st) != 0) {
       int e = errno;
+      if (e == ENOENT && dangling_symlink(path)) {
+        snprintf(msg, cap,
+                 "'%s' is a symbolic link whose target does not exist%s", path,
+                 create && !readonly ? " (a file is never created through a link)" : "");
+        return PD_ENOTFOUND;
+      }
       if (e == ENOENT && create && !readonly) {
         int rc = create_atomically(path, msg, cap);
         if (rc != PD_OK) return rc;

@@ -200,9 +200,10 @@ struct pd_dict {
    * stamp is still carry_stamp, which was proved to be that commit's own:
    * the next write transaction then need not read them again
    * (engine_sqlite_txn.c). begin_stamp: the stamp when the current write
-   * transaction took the lock. */
+   * transaction took the lock; begin_changes: sqlite3_total_changes64 then,
+   * which tells whether it wrote anything. */
   int carry_set, begin_stamp_set;
-  int64_t carry_version, carry_count;
+  int64_t carry_version, carry_count, begin_changes;
   pd__stamp carry_stamp, begin_stamp;
 
   /* SQLite engine: the WAL-index header (first 96 bytes of the -shm) as

@@ -361,13 +361,18 @@ int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version) {
                                 "pd_wait: a transaction is open on '%s'; commit or roll "
                                 "back before waiting for other processes",
                                 d->path));
-  if (d->memory) return pd__leave(d, wait_memory(d, since, timeout_ms, version));
-  watch_state *w = NULL; /* set by watch_get on success */
-  rc = watch_get(d, &w);
-  if (rc == PD_OK) {
-    rc = wait_loop(d, w, since, timeout_ms, version);
-    timer_rearm(w);
+  if (d->memory) {
+    rc = wait_memory(d, since, timeout_ms, version);
+  } else {
+    watch_state *w = NULL; /* set by watch_get on success */
+    rc = watch_get(d, &w);
+    if (rc == PD_OK) {
+      rc = wait_loop(d, w, since, timeout_ms, version);
+      timer_rearm(w);
+    }
   }
+  /* Both ways of waiting end here, so a timeout never leaves the message
+   * of some earlier call in place. */
   if (rc == PD_ETIMEOUT)
     pd__err(d, PD_ETIMEOUT, "pd_wait: no change after version %lld of '%s' within %d ms",
             (long long)since, d->path, timeout_ms);

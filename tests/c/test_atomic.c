@@ -96,6 +96,88 @@ static void test_atomic__compare_and_swap(void **state) {
   pd_close(d);
 }
 
+/* Text the test can compare a result against. */
+static void assert_text(const pd_val *v, const char *want) {
+  assert_int_equal(v->kind, PD_TEXT);
+  assert_int_equal(v->u.s.len, strlen(want));
+  assert_memory_equal(v->u.s.ptr, want, strlen(want));
+}
+
+static void set_text(pd_dict *d, const char *k, const char *v) {
+  pd_val key = pd_text(k, strlen(k)), val = pd_text(v, strlen(v));
+  TU_OK(d, pd_set(d, &key, &val));
+}
+
+/* What pd_get returned lives in the handle until its next call, and that
+ * next call may be the operation it is passed to: its own read must not
+ * overwrite or free the argument before it is used. */
+static void test_atomic__arguments_from_the_last_get_survive_the_operation(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "a.db");
+  pd_dict *d = tu_open(path, NULL), *other = tu_open(path, NULL);
+  pd_val got, out, now;
+  int flag = -1;
+
+  /* pop the key a queue's head names: the pop's read of "job42" (value
+   * "other") must not turn the key into "other". */
+  set_text(d, "next", "job42");
+  set_text(d, "job42", "other");
+  set_text(d, "other", "precious");
+  pd_val next = pd_text("next", 4), job42 = pd_text("job42", 5), oth = pd_text("other", 5);
+  TU_OK(d, pd_get(d, &next, &got));
+  TU_OK(d, pd_pop(d, &got, &out));
+  assert_text(&out, "other");
+  assert_int_equal(pd_contains(d, &job42), PD_ENOTFOUND);
+  TU_OK(d, pd_contains(d, &oth));
+
+  /* The same with a value large enough that the read moves the buffer
+   * (a use after free under the sanitizer build). */
+  static char big[100000];
+  memset(big, 'x', sizeof big);
+  pd_val bigv = pd_bytes(big, sizeof big);
+  set_text(d, "next", "job43");
+  pd_val job43 = pd_text("job43", 5);
+  TU_OK(d, pd_set(d, &job43, &bigv));
+  TU_OK(d, pd_get(d, &next, &got));
+  TU_OK(d, pd_pop(d, &got, &out));
+  assert_int_equal(out.u.s.len, sizeof big);
+  assert_int_equal(pd_contains(d, &job43), PD_ENOTFOUND);
+
+  /* The usual compare-and-swap loop: expected is what pd_get read, and
+   * another handle has changed the value since. */
+  set_text(d, "state", "idle");
+  pd_val st = pd_text("state", 5), mine = pd_text("mine", 4);
+  TU_OK(d, pd_get(d, &st, &got));
+  set_text(other, "state", "busy");
+  TU_OK(d, pd_compare_and_swap(d, &st, &got, &mine, &flag));
+  assert_int_equal(flag, 0);
+  TU_OK(other, pd_get(other, &st, &now));
+  assert_text(&now, "busy");
+
+  /* The value stored (get_and_set's value, CAS's desired) read by pd_get. */
+  set_text(d, "a", "AAAA");
+  set_text(d, "b", "BBBB");
+  set_text(d, "c", "CCCC");
+  pd_val ka = pd_text("a", 1), kb = pd_text("b", 1), kc = pd_text("c", 1);
+  pd_val cccc = pd_text("CCCC", 4);
+  TU_OK(d, pd_get(d, &ka, &got));
+  TU_OK(d, pd_get_and_set(d, &kb, &got, &out, &flag));
+  assert_text(&out, "BBBB");
+  TU_OK(other, pd_get(other, &kb, &now));
+  assert_text(&now, "AAAA");
+  TU_OK(d, pd_get(d, &ka, &got));
+  TU_OK(d, pd_compare_and_swap(d, &kc, &cccc, &got, &flag));
+  assert_int_equal(flag, 1);
+  TU_OK(other, pd_get(other, &kc, &now));
+  assert_text(&now, "AAAA");
+
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  pd_close(other);
+  tu_rmdir(dir);
+}
+
 static const char *shared_path;
 
 static int incr_child(void *arg) {
@@ -129,6 +211,7 @@ int main(void) {
       cmocka_unit_test(test_atomic__incr_overflow_and_wrong_type_leave_value),
       cmocka_unit_test(test_atomic__set_if_absent_pop_get_and_set),
       cmocka_unit_test(test_atomic__compare_and_swap),
+      cmocka_unit_test(test_atomic__arguments_from_the_last_get_survive_the_operation),
       cmocka_unit_test(test_atomic__two_processes_incr_exact_total),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

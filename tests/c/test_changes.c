@@ -45,6 +45,29 @@ static void test_changes__lists_changes_after_a_version(void **state) {
   pd_close(d);
 }
 
+/* Versions start at 0: a negative since is a caller's mistake, not a log
+ * that no longer reaches back (and INT64_MIN once overflowed computing a
+ * rowid). */
+static void test_changes__negative_since_is_invalid(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_int(1);
+  TU_OK(d, pd_set(d, &k, &k));
+  const int64_t bad[] = {-1, INT64_MIN};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    pd_changes *c = (pd_changes *)1;
+    char want[64];
+    snprintf(want, sizeof want, "since is %lld", (long long)bad[i]);
+    assert_int_equal(pd_changes_open(&c, d, bad[i]), PD_EINVALID);
+    assert_null(c);
+    assert_non_null(strstr(pd_errmsg(d), want));
+  }
+  pd_changes *c = NULL;
+  TU_OK(d, pd_changes_open(&c, d, 0)); /* 0, the empty namespace, is fine */
+  pd_changes_free(c);
+  pd_close(d);
+}
+
 static void test_changes__log_is_pruned_and_old_versions_resync(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
@@ -303,6 +326,7 @@ static void test_changes__check_finds_rows_out_of_place(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_changes__lists_changes_after_a_version),
+      cmocka_unit_test(test_changes__negative_since_is_invalid),
       cmocka_unit_test(test_changes__log_is_pruned_and_old_versions_resync),
       cmocka_unit_test(test_changes__huge_transaction_keeps_log_unbroken),
       cmocka_unit_test(test_changes__dropped_and_recreated_namespace_resyncs),

@@ -2,6 +2,7 @@
  * file mode, sidecar symlinks, replaced/deleted files, read-only handles. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,6 +145,43 @@ static void test_file__symlinked_wal_is_refused(void **state) {
   tu_rmdir(dir);
 }
 
+/* A symbolic link to a file that does not exist: nothing is created, not
+ * through the link (wherever it points) and not in place of it, and the
+ * message says what the path is, whatever the options. */
+static void test_file__dangling_symlink_is_refused_not_created_through(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *link_path = tu_path(dir, "l.db"), *target = tu_path(dir, "target.db");
+  const char *deep = tu_path(dir, "nowhere/x.db");
+  pd_options ro = PD_OPTIONS_INIT;
+  ro.readonly = 1;
+  const pd_options *opts[] = {NULL, &ro};
+  const char *targets[] = {target, deep}; /* its directory exists, or not */
+  for (int t = 0; t < 2; t++) {
+    assert_int_equal(symlink(targets[t], link_path), 0);
+    for (int i = 0; i < 2; i++) {
+      pd_dict *d = (pd_dict *)1;
+      assert_int_equal(pd_open(&d, link_path, opts[i]), PD_ENOTFOUND);
+      assert_null(d);
+      assert_non_null(strstr(pd_errmsg(NULL), link_path));
+      assert_non_null(strstr(pd_errmsg(NULL), "symbolic link whose target does not exist"));
+    }
+    assert_int_equal(access(targets[t], F_OK), -1);
+    struct stat st;
+    assert_int_equal(lstat(link_path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(unlink(link_path), 0);
+  }
+  /* No temporary file of an attempted creation was left behind either. */
+  DIR *dh = opendir(dir);
+  assert_non_null(dh);
+  int left = 0;
+  for (struct dirent *e; (e = readdir(dh));) left += e->d_name[0] != '.';
+  closedir(dh);
+  assert_int_equal(left, 0);
+  tu_rmdir(dir);
+}
+
 static void test_file__replaced_or_deleted_file_gives_egone_on_write(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -204,6 +242,7 @@ int main(void) {
       cmocka_unit_test(test_file__missing_file_without_create_or_readonly_is_not_created),
       cmocka_unit_test(test_file__concurrent_creation_gives_one_valid_file),
       cmocka_unit_test(test_file__symlinked_wal_is_refused),
+      cmocka_unit_test(test_file__dangling_symlink_is_refused_not_created_through),
       cmocka_unit_test(test_file__replaced_or_deleted_file_gives_egone_on_write),
       cmocka_unit_test(test_file__readonly_handle_refuses_writes),
   };

@@ -1,7 +1,9 @@
 /* test_txn.c - explicit transactions, misuse, busy timeout, threads. */
 #include "testutil.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
+#include <sqlite3.h> /* types only: functions through dlsym, as testutil.c */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -186,6 +188,181 @@ static void test_txn__handles_taking_turns_see_each_others_commits(void **state)
   tu_rmdir(dir);
 }
 
+/* ----------------------------------- a commit inside the carry's window */
+
+/* Another process, forked before this one opens anything, that on command
+ * 'S' sets a key in namespace "ns" and on 'D' drops "ns"; it answers with
+ * the PD code as an int64. */
+typedef struct helper {
+  const char *path;
+  int cmd[2], reply[2];
+  pid_t pid;
+} helper;
+
+static int64_t helper_run(const helper *h, char c) {
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = "ns"; /* a handle on the namespace it drops: one commit, no more */
+  o.create = 0;
+  pd_dict *d = NULL;
+  int rc = pd_open(&d, h->path, &o);
+  if (rc) return rc;
+  pd_val k = pd_int(100), v = pd_int(100);
+  rc = c == 'S' ? pd_set(d, &k, &v) : c == 'D' ? pd_drop_namespace(d, "ns") : PD_EINVALID;
+  pd_close(d);
+  return rc;
+}
+
+static int helper_main(void *arg) {
+  helper *h = arg;
+  close(h->cmd[1]);
+  close(h->reply[0]);
+  char c;
+  while (read(h->cmd[0], &c, 1) == 1) { /* EOF: the parent is done */
+    int64_t out = helper_run(h, c);
+    if (write(h->reply[1], &out, sizeof out) != (ssize_t)sizeof out) return 1;
+  }
+  return 0;
+}
+
+static void helper_start(helper *h, const char *path) {
+  h->path = path;
+  if (pipe(h->cmd) != 0 || pipe(h->reply) != 0) fail_msg("pipe failed");
+  h->pid = tu_fork(helper_main, h);
+  close(h->cmd[0]);
+  close(h->reply[1]);
+}
+
+static void helper_stop(helper *h) {
+  close(h->cmd[1]);
+  close(h->reply[0]);
+  assert_int_equal(tu_wait(h->pid), 0);
+}
+
+/* A VFS over SQLite's default one whose only difference is a hook: once
+ * armed, the moment a connection of this process lets go of the WAL write
+ * lock (the end of COMMIT, before the library reads the commit stamp) it
+ * has the helper commit, then lets the caller go on. That is the window
+ * the version carry must not be fooled by, made wide and certain. */
+static sqlite3_vfs *real_vfs, shim_vfs;
+static const sqlite3_io_methods *real_io;
+static sqlite3_io_methods shim_io;
+static helper *armed_helper;
+static char armed_cmd; /* 0 once the hook has run */
+static int64_t armed_reply;
+
+static int shim_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
+  int rc = real_io->xShmLock(f, ofst, n, flags);
+  if (armed_cmd && ofst == 0 /* WAL_WRITE_LOCK */ && n == 1 &&
+      flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+    char c = armed_cmd;
+    armed_cmd = 0;
+    /* No cmocka failure from inside SQLite: a bad answer is checked after. */
+    armed_reply = -1000;
+    if (write(armed_helper->cmd[1], &c, 1) == 1 &&
+        read(armed_helper->reply[0], &armed_reply, sizeof armed_reply) != sizeof armed_reply)
+      armed_reply = -1000;
+  }
+  return rc;
+}
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+                     int *out_flags) {
+  (void)vfs;
+  int rc = real_vfs->xOpen(real_vfs, name, f, flags, out_flags);
+  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_MAIN_DB) && f->pMethods &&
+      f->pMethods->iVersion >= 2) {
+    if (!real_io) {
+      real_io = f->pMethods;
+      shim_io = *real_io;
+      shim_io.xShmLock = shim_shm_lock;
+    }
+    if (f->pMethods == real_io) f->pMethods = &shim_io;
+  }
+  return rc;
+}
+
+static void *sqlite_fn(const char *name) {
+  void *lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
+  void *f = lib ? dlsym(lib, name) : NULL;
+  if (!f) fail_msg("cannot find %s in libsqlite3.so.0", name);
+  return f;
+}
+
+static void shim_install(void) {
+  real_vfs = ((sqlite3_vfs * (*)(const char *)) sqlite_fn("sqlite3_vfs_find"))(NULL);
+  assert_non_null(real_vfs);
+  shim_vfs = *real_vfs;
+  shim_vfs.zName = "pd-test-commit-window";
+  shim_vfs.pNext = NULL;
+  shim_vfs.xOpen = shim_open;
+  int (*reg)(sqlite3_vfs *, int) = (int (*)(sqlite3_vfs *, int))sqlite_fn("sqlite3_vfs_register");
+  assert_int_equal(reg(&shim_vfs, 1), SQLITE_OK);
+}
+
+static void shim_remove(void) {
+  int (*unreg)(sqlite3_vfs *) = (int (*)(sqlite3_vfs *))sqlite_fn("sqlite3_vfs_unregister");
+  assert_int_equal(unreg(&shim_vfs), SQLITE_OK);
+  real_io = NULL;
+}
+
+static void arm(helper *h, char c) {
+  armed_helper = h;
+  armed_reply = -1000;
+  armed_cmd = c;
+}
+
+/* The hook ran, and the helper's commit succeeded. */
+static void expect_helper_committed(void) {
+  assert_int_equal(armed_cmd, 0);
+  assert_int_equal(armed_reply, PD_OK);
+}
+
+/* A transaction that wrote nothing (a compare-and-swap that did not match,
+ * an empty pd_begin/pd_commit) has no commit of its own: a commit by
+ * another process right after it must not be taken for ours, or the
+ * handle carries a stale version (its next new key collides: "UNIQUE
+ * constraint failed") or writes into a namespace that was dropped. */
+static void test_txn__commit_that_wrote_nothing_carries_no_version(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "carry.db");
+  pd_close(tu_open(path, "ns"));
+  helper h;
+  helper_start(&h, path);
+  shim_install();
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = "ns";
+  pd_dict *d = NULL;
+  TU_OK(NULL, pd_open(&d, path, &o));
+  pd_val k1 = pd_int(1), k2 = pd_int(2), one = pd_int(1), two = pd_int(2);
+  int64_t version = 0;
+  int swapped = -1;
+  TU_OK(d, pd_set(d, &k1, &one)); /* version 1, carried to the next write */
+
+  arm(&h, 'S'); /* the helper's set makes version 2 */
+  TU_OK(d, pd_compare_and_swap(d, &k1, &two, &two, &swapped));
+  assert_int_equal(swapped, 0);
+  expect_helper_committed();
+  TU_OK(d, pd_set(d, &k2, &one));
+  TU_OK(d, pd_version(d, &version));
+  assert_int_equal(version, 3);
+
+  arm(&h, 'D');
+  TU_OK(d, pd_begin(d));
+  TU_OK(d, pd_commit(d));
+  expect_helper_committed();
+  assert_int_equal(pd_set(d, &k2, &two), PD_EGONE);
+  assert_non_null(strstr(pd_errmsg(d), "dropped"));
+  pd_close(d);
+  shim_remove();
+  helper_stop(&h);
+
+  pd_dict *c = tu_open(path, NULL); /* no rows left outside a namespace */
+  TU_OK(c, pd_check(c));
+  pd_close(c);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_txn__commit_and_rollback),
@@ -194,6 +371,7 @@ int main(void) {
       cmocka_unit_test(test_txn__busy_after_timeout_names_file),
       cmocka_unit_test(test_txn__two_threads_in_one_handle_is_misuse),
       cmocka_unit_test(test_txn__handles_taking_turns_see_each_others_commits),
+      cmocka_unit_test(test_txn__commit_that_wrote_nothing_carries_no_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

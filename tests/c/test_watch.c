@@ -513,6 +513,20 @@ static void test_wait__memory_dict_waits_only_for_its_own_changes(void **state) 
   pd_close(d);
 }
 
+/* A timeout on a ':memory:' dict says so, rather than leaving the message
+ * of the call before it. */
+static void test_wait__memory_dict_timeout_sets_its_message(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  pd_val k = pd_int(7);
+  assert_int_equal(pd_get(d, &k, NULL), PD_ENOTFOUND);
+  assert_non_null(strstr(pd_errmsg(d), "not found"));
+  assert_int_equal(pd_wait(d, 0, 1, NULL), PD_ETIMEOUT);
+  assert_non_null(strstr(pd_errmsg(d), "no change after version 0"));
+  assert_non_null(strstr(pd_errmsg(d), ":memory:"));
+  pd_close(d);
+}
+
 static void test_wait__rejects_null_arguments_and_open_transaction(void **state) {
   (void)state;
   assert_int_equal(pd_wait(NULL, 0, 0, NULL), PD_EINVALID);
@@ -540,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_watch_fd__readable_after_other_process_commits_then_drained),
       cmocka_unit_test(test_fork__child_of_watching_handle_gets_eforked_then_reopens),
       cmocka_unit_test(test_wait__memory_dict_waits_only_for_its_own_changes),
+      cmocka_unit_test(test_wait__memory_dict_timeout_sets_its_message),
       cmocka_unit_test(test_wait__rejects_null_arguments_and_open_transaction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
