@@ -15,16 +15,6 @@
   int opened = 0, partial = 0;                \
   rc = pd__key_ok(d, key);
 
-/* Whether v's bytes lie in d->out, the memory behind the values this handle
- * returned last (the same test as pd__read_item's for pd_get's key). */
-static int in_out(const pd_dict *d, const pd_val *v) {
-  if (!v || (v->kind != PD_TEXT && v->kind != PD_BYTES && v->kind != PD_PRIVATE &&
-             v->kind != PD_PACKED))
-    return 0;
-  uintptr_t at = (uintptr_t)v->u.s.ptr, base = (uintptr_t)d->out.data;
-  return base && at >= base && at < base + d->out.cap;
-}
-
 /* Arguments may be what an earlier pd_get returned: the usual CAS loop
  * passes the value it read as expected, a work queue pops the key it read.
  * They live in d->out, which this operation's own read rewrites and may
@@ -36,7 +26,7 @@ static int in_out(const pd_dict *d, const pd_val *v) {
 static pd__buf out_set_aside(pd_dict *d, const pd_val *a, const pd_val *b,
                              const pd_val *c) {
   pd__buf old = {0};
-  if (in_out(d, a) || in_out(d, b) || in_out(d, c)) {
+  if (pd__buf_holds(&d->out, a) || pd__buf_holds(&d->out, b) || pd__buf_holds(&d->out, c)) {
     old = d->out;
     d->out = (pd__buf){0};
   }

@@ -36,3 +36,11 @@ void pd__val_fix(pd_val *v, const pd__buf *buf) {
   if (v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED)
     v->u.s.ptr = buf->data + (uintptr_t)v->u.s.ptr;
 }
+
+int pd__buf_holds(const pd__buf *b, const pd_val *v) {
+  if (!v || (v->kind != PD_TEXT && v->kind != PD_BYTES && v->kind != PD_PRIVATE &&
+             v->kind != PD_PACKED))
+    return 0;
+  uintptr_t at = (uintptr_t)v->u.s.ptr, base = (uintptr_t)b->data;
+  return base && at >= base && at < base + b->cap;
+}

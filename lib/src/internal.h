@@ -93,6 +93,9 @@ int pd__buf_reserve(pd__buf *b, size_t extra);
 /* Appends len bytes; returns the offset where they start or (size_t)-1. */
 size_t pd__buf_append(pd__buf *b, const void *p, size_t len);
 void pd__buf_free(pd__buf *b);
+/* Whether v's bytes lie inside b: memory of a value returned earlier, which
+ * the next read into b overwrites or moves. */
+int pd__buf_holds(const pd__buf *b, const pd_val *v);
 /* Values copied into a buffer that may still grow hold offsets in u.s.ptr;
  * this turns the offset into a pointer once the buffer will not move. */
 void pd__val_fix(pd_val *v, const pd__buf *buf);

@@ -309,8 +309,7 @@ int pd__read_item(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
     }
   }
   /* A key that points into d->out is overwritten by the read below. */
-  uintptr_t kaddr = (uintptr_t)key->u.s.ptr, oaddr = (uintptr_t)d->out.data;
-  int key_in_out = has_bytes(key) && oaddr && kaddr >= oaddr && kaddr < oaddr + d->out.cap;
+  int key_in_out = pd__buf_holds(&d->out, key);
   pd_val v;
   int rc = d->engine->get(d, key, out ? &v : NULL, found);
   if (rc) return rc;
