@@ -373,9 +373,10 @@ typedef struct pd_iter_options {
  * Keys come in key order: integers (numerically), then text (by UTF-8
  * bytes), then bytes (bytewise). The iterator reads a page at a time in a
  * short read transaction and holds none between pages, so memory stays
- * bounded, writers are never blocked, and keys deleted meanwhile are simply
- * not returned. It sees each key once; a page is a consistent snapshot, the
- * whole walk is not. The dict must outlive its iterators.
+ * bounded, writers are never blocked, and keys deleted meanwhile are not
+ * returned unless their page was already read (a page of up to page_size
+ * keys is a consistent snapshot, the whole walk is not). It sees each key
+ * once. The dict must outlive its iterators.
  */
 typedef struct pd_iter pd_iter;
 
