@@ -27,20 +27,34 @@ M.VERSION = core.libversion()
 --- The null value (nil cannot be stored, and cannot sit in a list).
 M.null = support.null
 
+-- Bad arguments raise like the C side: "permadict: ... [EINVALID]", so
+-- permadict.errcode tells them apart from other errors.
+local function invalid(fn, what, level)
+  error(("permadict: permadict.%s: %s [EINVALID]"):format(fn, what), level + 1)
+end
+
 local function wrap_string(mt, fn)
   return function(s)
     if type(s) ~= "string" then
-      error("permadict." .. fn .. ": expected a string, got " .. type(s), 2)
+      invalid(fn, "expected a string, got " .. type(s), 2)
     end
     return setmetatable({ s }, mt)
   end
 end
 
 --- Stores s as text (it must be valid UTF-8) / as bytes, whatever it holds.
+-- Bytes keys that are valid UTF-8 are read back (pairs, changes, map keys)
+-- as such bytes boxes. Boxes compare equal to boxes of the same kind and content.
 M.text = wrap_string(support.text, "text")
 M.bytes = wrap_string(support.bytes, "bytes")
-support.text.__tostring = function(t) return t[1] end
-support.bytes.__tostring = function(t) return t[1] end
+local function box_tostring(t) return t[1] end
+local function box_eq(a, b)
+  return getmetatable(a) == getmetatable(b) and a[1] == b[1]
+end
+support.text.__tostring = box_tostring
+support.bytes.__tostring = box_tostring
+support.text.__eq = box_eq
+support.bytes.__eq = box_eq
 
 --- Marks t (default: a new table) as a list / as a map; returns t.
 function M.array(t)
@@ -54,7 +68,11 @@ end
 -- pickle (tag 1) read back from a file another language wrote.
 function M.private(tag, data)
   if type(tag) ~= "number" or type(data) ~= "string" then
-    error("permadict.private: expected (number tag, string data)", 2)
+    invalid("private", "expected (number tag, string data)", 2)
+  end
+  -- The C side would otherwise round 1.9 to tag 1 (a Python pickle).
+  if tag % 1 ~= 0 or tag < 1 or tag > 127 then
+    invalid("private", "tag " .. tostring(tag) .. " is not an integer in 1..127", 2)
   end
   return setmetatable({ tag = tag, data = data }, support.private)
 end
@@ -62,21 +80,35 @@ support.private.__tostring = function(p)
   return ("permadict.private(tag %d, %d bytes)"):format(p.tag, #p.data)
 end
 
---- An exact 64-bit integer from its decimal digits. On Lua 5.3+ this is
--- simply the integer; on 5.1/LuaJIT, whose numbers are doubles, it is a
--- box (tostring gives the digits) that is stored as that exact integer.
+local INT64_MAX_DIGITS, INT64_MIN_DIGITS = "9223372036854775807", "9223372036854775808"
+
+-- true when the decimal digits (optional "-") fit a signed 64-bit integer.
+-- Compared as strings: tonumber would round to a double first, and
+-- -9223372036854775809 rounds to exactly -2^63.
+local function int64_in_range(digits)
+  local minus, magnitude = digits:match("^(%-?)0*(%d-)$")
+  local limit = minus == "-" and INT64_MIN_DIGITS or INT64_MAX_DIGITS
+  if #magnitude ~= #limit then
+    return #magnitude < #limit
+  end
+  return magnitude <= limit
+end
+
+--- An exact 64-bit integer from its decimal digits (outside the signed
+-- 64-bit range: [EINVALID]). On Lua 5.3+ this is simply the integer; on
+-- 5.1/LuaJIT, whose numbers are doubles, it is a box (tostring gives the
+-- digits) that is stored as that exact integer.
 -- Integers beyond +-2^53 stored by others read back as such boxes on 5.1.
 function M.int64(digits)
   digits = tostring(digits)
   if not digits:match("^%-?%d+$") then
-    error("permadict.int64: expected decimal digits, got '" .. digits .. "'", 2)
+    invalid("int64", "expected decimal digits, got '" .. digits .. "'", 2)
+  end
+  if not int64_in_range(digits) then
+    invalid("int64", digits .. " is outside the signed 64-bit range", 2)
   end
   if support.exact_integers then
-    local n = math.tointeger(tonumber(digits))
-    if not n then
-      error("permadict.int64: " .. digits .. " is not a signed 64-bit integer", 2)
-    end
-    return n
+    return math.tointeger(tonumber(digits)) -- exact once in range
   end
   return setmetatable({ digits }, support.int64)
 end
@@ -164,9 +196,13 @@ function M.incr(d, k, by)
   return core.incr(d, k, by)
 end
 
---- If d[k] equals expected (nil: absent), stores desired (nil: deletes);
--- true when it did.
-M.compare_and_set = core.compare_and_swap
+--- If d[k] equals expected (nil: absent), stores desired (nil or omitted:
+-- deletes); true when it did. On 5.1/LuaJIT a whole number also matches the
+-- float of the same value (a float 1.0 reads back as the number 1 there).
+function M.compare_and_set(d, k, expected, desired)
+  -- Passed on explicitly: the C function counts its arguments.
+  return core.compare_and_swap(d, k, expected, desired)
+end
 
 --- Stores v only when k is absent; true when it did.
 M.set_if_absent = core.set_if_absent
@@ -191,6 +227,14 @@ end
 
 -- ----------------------------------------------------------- transactions
 
+-- Lua's own message for a yield where it is not allowed (5.1: "attempt to
+-- yield across metamethod/C-call boundary"; 5.2+: "... across a C-call
+-- boundary"; LuaJIT puts the position first), raised inside fn, which is
+-- called without continuation.
+local function is_yield_refused(err)
+  return type(err) == "string" and err:find("attempt to yield across", 1, true) ~= nil
+end
+
 local function finish(d, ok, ...)
   if ok then
     local committed, err = pcall(core.commit, d)
@@ -201,18 +245,25 @@ local function finish(d, ok, ...)
     error(err, 0)
   end
   pcall(core.rollback, d) -- the dict may have been closed inside fn
-  error((...), 0)
+  local err = ...
+  if is_yield_refused(err) then
+    error("permadict: a transaction function cannot yield (" .. err ..
+          "); the transaction was rolled back [EMISUSE]", 0)
+  end
+  error(err, 0)
 end
 
 --- Runs fn(d) inside one write transaction: commits everything it did and
 -- returns its results, or, when fn raises, rolls everything back and
--- re-raises the same error. Transactions do not nest.
+-- re-raises the same error. Transactions do not nest. fn may not yield: the
+-- transaction would stay open on d while suspended, and other code's writes
+-- would join it; a yield raises [EMISUSE] after the rollback.
 function M.transaction(d, fn)
   if type(fn) ~= "function" then
     error("permadict.transaction: expected a function", 2)
   end
   core.begin(d)
-  return finish(d, pcall(fn, d))
+  return finish(d, core.pcall_unyieldable(fn, d))
 end
 
 M.begin = core.begin
@@ -316,7 +367,11 @@ function M.errcode(err)
   if type(err) ~= "string" then
     return nil
   end
-  return err:match("^permadict: .*%[(E%u+)%]$")
+  -- Bad arguments caught in this file carry the caller's position, as
+  -- error(msg, 2) gives it ("app.lua:12: permadict: ..."); so does an error
+  -- re-raised with error(err).
+  return err:match("^permadict: .*%[(E%u+)%]$") or
+         err:match("^[^\n]-:%d+: permadict: .*%[(E%u+)%]$")
 end
 
 return M

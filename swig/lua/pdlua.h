@@ -133,6 +133,15 @@ int pdlua_int64_eq(lua_State *L);
 
 /* Pushes v (a scalar, PD_PRIVATE or PD_PACKED) as a Lua value. */
 void pdlua_push_value(lua_State *L, const pd_val *v);
+/* Pushes a key so that using it addresses the same key again: a bytes key
+ * whose content is valid UTF-8 as a permadict.bytes box. */
+void pdlua_push_key(lua_State *L, const pd_val *key);
+
+/* On 5.1/LuaJIT, nonzero and *out the float of the same value when the
+ * value at idx is a number stored as an integer (a whole 1.0 read back is
+ * the number 1 there, so compare_and_swap tries both forms). Always 0 on
+ * 5.3+, where 1 and 1.0 are different values. */
+int pdlua_float_form(lua_State *L, int idx, pd_val *out);
 
 /* ---------------------------------------------------------------- options */
 
@@ -148,5 +157,8 @@ void pdlua_push_stats(lua_State *L, const pd_stats *s);
 int pdlua_assign(lua_State *L);
 /* Lua: core.len(d, ...): the count, ignoring the extra operand __len gets. */
 int pdlua_len(lua_State *L);
+/* Lua: core.pcall_unyieldable(fn, ...): pcall(fn, ...), where a yield from
+ * fn is an error instead of suspending it (permadict.transaction). */
+int pdlua_pcall_unyieldable(lua_State *L);
 
 #endif /* PDLUA_H */

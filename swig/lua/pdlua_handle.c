@@ -263,6 +263,19 @@ int pdlua_len(lua_State *L) {
   return 1;
 }
 
+/* lua_pcall without a continuation: a yield inside fn (5.2+, and LuaJIT,
+ * whose pcall is yieldable) raises "attempt to yield across a C-call
+ * boundary" there and is caught like any error. A transaction suspended
+ * mid-way would stay open on the shared handle, and whatever other code
+ * wrote meanwhile would join it and share its fate. */
+int pdlua_pcall_unyieldable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int ok = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) == 0;
+  lua_pushboolean(L, ok);
+  lua_insert(L, 1);
+  return lua_gettop(L);
+}
+
 /* ------------------------------------------------------------ the module */
 
 static void new_registry_mt(lua_State *L, const char *key, const char *name) {

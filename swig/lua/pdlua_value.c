@@ -57,7 +57,7 @@ void pdlua_codec_init(lua_State *L) {
   lua_setmetatable(L, -2);
   if (pd_enc_new(&c->enc[0]) != PD_OK || pd_enc_new(&c->enc[1]) != PD_OK ||
       pd_dec_new(&c->dec) != PD_OK) {
-    lua_pushstring(L, "permadict: out of memory creating the codec");
+    lua_pushstring(L, "permadict: out of memory creating the codec [ENOMEM]");
     lua_error(L);
   }
   lua_rawset(L, LUA_REGISTRYINDEX);
@@ -100,6 +100,23 @@ static pd_val number_value(lua_State *L, int idx) {
 #endif
 }
 
+int pdlua_float_form(lua_State *L, int idx, pd_val *out) {
+#if PDLUA_EXACT_INTEGERS
+  (void)L;
+  (void)idx;
+  (void)out;
+  return 0; /* 1 and 1.0 are different Lua values: no second form */
+#else
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    return 0;
+  pd_val v = number_value(L, idx);
+  if (v.kind != PD_INT)
+    return 0;
+  *out = pd_float((double)v.u.i);
+  return 1;
+#endif
+}
+
 void pdlua_push_int(lua_State *L, int64_t i) {
 #if PDLUA_EXACT_INTEGERS
   lua_pushinteger(L, (lua_Integer)i);
@@ -129,7 +146,7 @@ static int64_t int64_box_value(lua_State *L, int idx) {
   long long v = s ? strtoll(s, &end, 10) : 0;
   if (!s || end == s || *end != '\0' || errno == ERANGE) {
     lua_pushstring(L, "permadict: a permadict.int64 box must hold the "
-                      "decimal digits of a signed 64-bit integer");
+                      "decimal digits of a signed 64-bit integer [EINVALID]");
     lua_error(L);
   }
   lua_pop(L, 1);
@@ -161,7 +178,7 @@ static const char *marker_string(lua_State *L, int idx, size_t *len) {
   lua_rawgeti(L, idx, 1);
   if (lua_type(L, -1) != LUA_TSTRING) {
     lua_pushstring(L, "permadict: a permadict.text or permadict.bytes value "
-                      "must wrap a string");
+                      "must wrap a string [EINVALID]");
     lua_error(L);
   }
   const char *s = lua_tolstring(L, -1, len);
@@ -203,8 +220,8 @@ static int marker_scalar(lua_State *L, int idx, pd_val *out) {
 }
 
 static int raise_type(lua_State *L, const char *what, int idx) {
-  lua_pushfstring(L, "permadict: cannot store a %s %s", luaL_typename(L, idx),
-                  what);
+  lua_pushfstring(L, "permadict: cannot store a %s %s [EINVALID]",
+                  luaL_typename(L, idx), what);
   return lua_error(L);
 }
 
@@ -234,7 +251,7 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
 #endif
     lua_pushvalue(L, idx); /* tostring converts in place: not the key itself */
     lua_pushfstring(L, "permadict: key %s is not an integer (keys are "
-                       "integers or strings)",
+                       "integers or strings) [EINVALID]",
                     lua_tostring(L, -1));
     lua_error(L);
     return;
@@ -284,9 +301,12 @@ static size_t table_shape(lua_State *L, int idx, int *is_sequence) {
 
 static void encode_item(lua_State *L, pd_enc *e, int idx, int depth);
 
+/* The encoder's code ends the message as for any failed call, so a value
+ * refused inside a table gives the same code as the same value on its own. */
 static void check_enc(lua_State *L, pd_enc *e, int rc) {
   if (rc != PD_OK) {
-    lua_pushfstring(L, "permadict: %s", pd_enc_errmsg(e));
+    lua_pushfstring(L, "permadict: %s [%s]", pd_enc_errmsg(e),
+                    pdlua_code_name(rc));
     lua_error(L);
   }
 }
@@ -326,19 +346,27 @@ static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
     lua_getfield(L, idx, "data");
     if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TSTRING) {
       lua_pushstring(L, "permadict: a permadict.private value needs a number "
-                        "tag and a string data");
+                        "tag and a string data [EINVALID]");
+      lua_error(L);
+    }
+    /* Checked as a double: converting 1.9 or 2^40 to int would silently
+     * give another tag (or be undefined). */
+    double tag = (double)lua_tonumber(L, -2);
+    if (!(tag >= 1 && tag <= 127) || tag != floor(tag)) {
+      lua_pushfstring(L, "permadict: private tag %s is not an integer in "
+                         "1..127 [EINVALID]",
+                      lua_tostring(L, -2));
       lua_error(L);
     }
     size_t len;
     const char *data = lua_tolstring(L, -1, &len);
-    check_enc(L, e,
-              pd_enc_private(e, (int)lua_tonumber(L, -2), data, len));
+    check_enc(L, e, pd_enc_private(e, (int)tag, data, len));
     lua_pop(L, 2);
     return;
   }
   if (depth > PD_MAX_DEPTH) {
     lua_pushfstring(L, "permadict: tables nested more than %d deep (or a "
-                       "table that contains itself)",
+                       "table that contains itself) [ETOOBIG]",
                     PD_MAX_DEPTH);
     lua_error(L);
   }
@@ -348,7 +376,7 @@ static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
   if (pdlua_has_mt(L, idx, &pdlua_mt_array)) {
     if (!is_sequence && n > 0) {
       lua_pushstring(L, "permadict: a permadict.array table must have keys "
-                        "1..n only (use permadict.null for holes)");
+                        "1..n only (use permadict.null for holes) [EINVALID]");
       lua_error(L);
     }
     encode_list(L, e, idx, n, depth);
@@ -419,7 +447,7 @@ void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
   }
   case LUA_TNIL:
     lua_pushstring(L, "permadict: cannot store nil (use permadict.null for "
-                      "null; assigning nil deletes)");
+                      "null; assigning nil deletes) [EINVALID]");
     lua_error(L);
     return;
   default:
@@ -460,9 +488,21 @@ static void push_scalar(lua_State *L, const pd_val *v) {
     return;
   case PD_PRIVATE: push_private(L, v->tag, v->u.s.ptr, v->u.s.len); return;
   default:
-    lua_pushfstring(L, "permadict: unexpected value kind %d", (int)v->kind);
+    lua_pushfstring(L, "permadict: unexpected value kind %d [EDECODE]",
+                    (int)v->kind);
     lua_error(L);
   }
+}
+
+void pdlua_push_key(lua_State *L, const pd_val *key) {
+  /* A plain string that is valid UTF-8 would address the text key of the
+   * same content: give such a bytes key as a box, so that d[k] and writing
+   * a map back reach the same key. Other bytes keys stay plain strings,
+   * which are bytes again when used. */
+  if (key->kind == PD_BYTES && pd_utf8_valid(key->u.s.ptr, key->u.s.len))
+    push_bytes_marker(L, key->u.s.ptr, key->u.s.len);
+  else
+    push_scalar(L, key);
 }
 
 static void push_decoded(lua_State *L, pd_dec *dec);
@@ -470,7 +510,8 @@ static void push_decoded(lua_State *L, pd_dec *dec);
 static void next_item(lua_State *L, pd_dec *dec, pd_val *item) {
   int rc = pd_dec_next(dec, item);
   if (rc != PD_OK) { /* pd_dec_start checked the whole document already */
-    lua_pushfstring(L, "permadict: %s", pd_dec_errmsg(dec));
+    lua_pushfstring(L, "permadict: %s [%s]", pd_dec_errmsg(dec),
+                    pdlua_code_name(rc));
     lua_error(L);
   }
 }
@@ -490,19 +531,7 @@ static void push_container(lua_State *L, pd_dec *dec, const pd_val *head) {
     for (size_t k = 0; k < n; k++) {
       pd_val key;
       next_item(L, dec, &key);
-      push_scalar(L, &key);
-      /* Keys sort int < text < bytes, so a text key equal to this bytes
-       * key is already in the table: keep both by boxing the bytes one. */
-      if (key.kind == PD_BYTES) {
-        lua_pushvalue(L, -1);
-        lua_rawget(L, -3);
-        int taken = !lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (taken) {
-          lua_pop(L, 1);
-          push_bytes_marker(L, key.u.s.ptr, key.u.s.len);
-        }
-      }
+      pdlua_push_key(L, &key); /* also keeps a text and a bytes "k" apart */
       push_decoded(L, dec);
       lua_rawset(L, -3);
     }
@@ -520,33 +549,57 @@ static void push_decoded(lua_State *L, pd_dec *dec) {
     push_scalar(L, &item);
 }
 
+/* Lua stack a decode may need: per level of nesting a table and, in a map,
+ * its key, plus the few slots push_container checks for at the deepest. */
+#define PDLUA_DECODE_STACK (2 * PD_MAX_DEPTH + LUA_MINSTACK)
+
+/* Lua: decode_protected(dec) -> the value; run under lua_pcall. */
+static int decode_protected(lua_State *L) {
+  push_decoded(L, (pd_dec *)lua_touserdata(L, 1));
+  return 1;
+}
+
+/* The decoder is taken (the shared one marked busy, or a private one made)
+ * only once nothing but the protected decode can raise: an error escaping
+ * in between would leave the shared one busy for good, and leak a private
+ * one with its copy of the document. A Lua error inside the decode (out of
+ * memory, no stack left, a finalizer's error on 5.1) is caught, the decoder
+ * given back, and the error raised again. */
 static void push_packed(lua_State *L, const pd_val *v) {
   pdlua_codec *c = get_codec(L);
+  luaL_checkstack(L, PDLUA_DECODE_STACK,
+                  "permadict: no Lua stack left to read a nested value");
+  lua_pushcfunction(L, decode_protected); /* allocates on 5.1 */
   pd_dec *dec = c->dec;
   int own = 0;
   if (c->dec_busy) { /* re-entered from a finalizer: use a private one */
     if (pd_dec_new(&dec) != PD_OK) {
-      lua_pushstring(L, "permadict: out of memory");
+      lua_pushstring(L, "permadict: out of memory [ENOMEM]");
       lua_error(L);
     }
     own = 1;
   } else {
     c->dec_busy = 1;
   }
+  char msg[256] = "";
+  int status = 0;
   int rc = pd_dec_start(dec, v);
-  if (rc != PD_OK) {
-    lua_pushfstring(L, "permadict: %s [EDECODE]", pd_dec_errmsg(dec));
-    if (own)
-      pd_dec_free(dec);
-    else
-      c->dec_busy = 0;
-    lua_error(L);
+  if (rc == PD_OK) {
+    lua_pushlightuserdata(L, dec);
+    status = lua_pcall(L, 1, 1, 0);
+  } else {
+    snprintf(msg, sizeof msg, "%s", pd_dec_errmsg(dec));
   }
-  push_decoded(L, dec);
   if (own)
     pd_dec_free(dec);
   else
     c->dec_busy = 0;
+  if (rc != PD_OK) {
+    lua_pushfstring(L, "permadict: %s [EDECODE]", msg);
+    lua_error(L);
+  }
+  if (status != 0)
+    lua_error(L); /* the decode's own error, unchanged */
 }
 
 void pdlua_push_value(lua_State *L, const pd_val *v) {

@@ -47,6 +47,7 @@
 %native(assign) int pdlua_assign(lua_State *L);
 %native(len) int pdlua_len(lua_State *L);
 %native(support) int pdlua_support(lua_State *L);
+%native(pcall_unyieldable) int pdlua_pcall_unyieldable(lua_State *L);
 
 /* ------------------------------------------------------------------ handles */
 
@@ -203,7 +204,7 @@
 %typemap(argout) const pd_val *key, const pd_val *value ""
 %typemap(argout) pd_val *key %{
   if (result == PD_OK) {
-    pdlua_push_value(L, $1);
+    pdlua_push_key(L, $1);
     SWIG_arg++;
   }
 %}
@@ -275,7 +276,27 @@ PDLUA_STATUS(pd_clear)
 PDLUA_STATUS(pd_incr)
 PDLUA_STATUS(pd_set_if_absent)
 PDLUA_STATUS(pd_get_and_set)
-PDLUA_STATUS(pd_compare_and_swap)
+/* On 5.1/LuaJIT a whole float just read (1.0) is the number 1, which
+ * converts to the integer 1 and never equals the stored float: when that
+ * swap fails, the float form is tried too. Each attempt is atomic, and
+ * either stored form is the value the caller read. */
+%exception pd_compare_and_swap %{
+  $action
+  if (pdlua_reopen_after_fork(arg1, result)) {
+    $action
+  }
+  {
+    pd_val float_form;
+    if (result == PD_OK && !*arg5 && arg3 && pdlua_float_form(L, 3, &float_form)) {
+      arg3 = &float_form;
+      $action
+    }
+  }
+%}
+%typemap(out) int pd_compare_and_swap %{
+  if ($1 != PD_OK)
+    return pdlua_raise(L, arg1, $1);
+%}
 PDLUA_STATUS(pd_begin)
 PDLUA_STATUS(pd_namespaces)
 /* No handle: the message is this thread's, as for pd_open. */

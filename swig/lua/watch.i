@@ -165,7 +165,7 @@ static int pdlua_changes(lua_State *L) {
     lua_pushstring(L, pdlua_op_name(c.op));
     lua_setfield(L, -2, "op");
     if (c.key.kind != PD_NULL) { /* clear: no key field, i.e. nil */
-      pdlua_push_value(L, &c.key);
+      pdlua_push_key(L, &c.key);
       lua_setfield(L, -2, "key");
     }
     lua_rawseti(L, -2, ++n);

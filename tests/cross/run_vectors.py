@@ -13,8 +13,8 @@
                                       through the sqlite3 shell.
 
 Where a language cannot hold a vector exactly (vectors marked "beyond" it in
-vectors.json: Lua cannot tell text from bytes once read, Lua 5.1/LuaJIT
-cannot tell 1.0 from 1), the expected rows and the values the other side
+vectors.json: Lua reads text and bytes values as plain strings, Lua
+5.1/LuaJIT cannot tell 1.0 from 1), the expected rows and the values the other side
 checks are those the language's documented rule predicts (typed_vectors.py:
 written_by, stored_back_by); the markers must name exactly the vectors the
 rule changes, so neither drifts.

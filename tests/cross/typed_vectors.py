@@ -148,17 +148,17 @@ def _valid_utf8(b):
 
 
 def _map(t, fn):
-    """t with fn applied to every scalar (map keys included, as fn(x, key_of_map))."""
+    """t with fn applied to every scalar, as fn(x, is_key): is_key is True
+    for the keys of maps (at any depth), False for values and list items."""
     kind = t[0]
     if kind == "list":
         return ["list", [_map(x, fn) for x in t[1]]]
     if kind == "map":
-        texts = {k[1] for k, _ in t[1] if k[0] == "text"}
-        return ["map", [[fn(k, texts), _map(v, fn)] for k, v in t[1]]]
-    return fn(t, None)
+        return ["map", [[fn(k, True), _map(v, fn)] for k, v in t[1]]]
+    return fn(t, False)
 
 
-def _double_number(t, _texts=None):
+def _double_number(t, _is_key=False):
     """5.1/LuaJIT: a float that is integral, within 2^53 and not -0.0 is an
     integer to the binding (it cannot tell 1.0 from 1)."""
     if t[0] == "float":
@@ -169,13 +169,15 @@ def _double_number(t, _texts=None):
     return t
 
 
-def _string_back(t, texts=None):
-    """Lua reads text and bytes as plain strings (a bytes map key equal to a
-    text key of its map as a bytes box); a plain string is stored as text
-    when it is valid UTF-8."""
-    if t[0] == "bytes":
+def _string_back(t, is_key=False):
+    """Lua reads text and bytes values as plain strings, and stores a plain
+    string back as text when it is valid UTF-8: a bytes value that is valid
+    UTF-8 comes back as text. A bytes key (top-level or of a map) that is
+    valid UTF-8 reads as a permadict.bytes box and other bytes keys as plain
+    strings that are not UTF-8: either way it is stored back as bytes."""
+    if t[0] == "bytes" and not is_key:
         b = bytes.fromhex(t[1])
-        if _valid_utf8(b) and not (texts is not None and b.decode("utf-8") in texts):
+        if _valid_utf8(b):
             return ["text", b.decode("utf-8")]
     return t
 
@@ -211,13 +213,23 @@ def has_wide_int(t):
     return False
 
 
+def key_stored_back_by(runtime, t):
+    """What runtime stores when it reads top-level key t (iterating) and
+    writes with the key it read."""
+    t = expand(t)
+    if family(runtime) != "lua":
+        return t
+    return _string_back(t, is_key=True)
+
+
 def keys_stored_back_by(runtime, keys):
     """The key vectors after runtime iterated them (in key order) and stored
-    each key it read with its name: keys that read as the same Lua value
-    collapse, the later one (bytes sorts after text) winning."""
+    each key it read with its name: keys that would read as the same Lua
+    value would collapse, the later one winning (by the rule above none do:
+    text "1" reads as "1", bytes "1" as a permadict.bytes box)."""
     out = {}
     for vec in sorted(keys, key=lambda v: key_order(v["key"])):
-        k = stored_back_by(runtime, vec["key"])
+        k = key_stored_back_by(runtime, vec["key"])
         out[json.dumps(k)] = {"name": vec["name"], "key": k}
     return list(out.values())
 

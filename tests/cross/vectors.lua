@@ -7,9 +7,13 @@
 Runs on Lua 5.4, 5.3, 5.1 and LuaJIT. Lua cannot hold every value exactly,
 so reading follows docs/LUA.md and this program checks that rule rather than
 an exact copy:
-  - text and bytes both read as plain strings (a bytes map key equal to a
-    text key of the same map as a permadict.bytes box), so a string written
-    back is text when it is valid UTF-8;
+  - text and bytes values both read as plain strings, so a string written
+    back is text when it is valid UTF-8 (bytes values that are valid UTF-8
+    come back as text);
+  - a bytes key (a top-level key from pairs, or a map key) that is valid
+    UTF-8 reads as a permadict.bytes box; other bytes keys are plain strings
+    that are not UTF-8. Either way the key written back is bytes again, and
+    never the text key of the same content;
   - on 5.1/LuaJIT numbers are doubles: integers beyond +-2^53 read as
     permadict.int64 boxes holding the exact digits, never a rounded number,
     and a float read is indistinguishable from an integer of the same value.
@@ -272,6 +276,31 @@ local function view_of(v)
   return "unexpected " .. ty
 end
 
+-- true when s is valid UTF-8 (as pd_utf8_valid: shortest forms only, no
+-- surrogates, nothing beyond U+10FFFF), decided independently of the binding.
+local function valid_utf8(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len, min
+    if c < 0x80 then len, min = 1, 0
+    elseif c >= 0xC2 and c <= 0xDF then len, min = 2, 0x80
+    elseif c >= 0xE0 and c <= 0xEF then len, min = 3, 0x800
+    elseif c >= 0xF0 and c <= 0xF4 then len, min = 4, 0x10000
+    else return false end
+    if i + len - 1 > n then return false end
+    local cp = len == 1 and c or c % (2 ^ (7 - len))
+    for j = i + 1, i + len - 1 do
+      local b = s:byte(j)
+      if b < 0x80 or b > 0xBF then return false end
+      cp = cp * 64 + (b - 0x80)
+    end
+    if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return false end
+    i = i + len
+  end
+  return true
+end
+
 -- |n| > 2^53 for decimal digits n, decided on the digits (a double would
 -- round 2^53+1 down to 2^53).
 local function beyond_2p53(digits)
@@ -281,9 +310,9 @@ local function beyond_2p53(digits)
 end
 
 -- The view the rule of docs/LUA.md predicts for typed value t.
--- text_keys: in a map, the contents of its text keys (a bytes key equal to
--- one of them is read as a permadict.bytes box).
-local function expected_view(t, text_keys)
+-- is_key: t is a key (top-level, or of a map), where a bytes key that is
+-- valid UTF-8 is read as a permadict.bytes box.
+local function expected_view(t, is_key)
   local kind = t[1]
   if kind == "null" then return "null"
   elseif kind == "bool" then return "bool:" .. tostring(t[2])
@@ -299,7 +328,7 @@ local function expected_view(t, text_keys)
   elseif kind == "text" then return "s:" .. tohex(t[2])
   elseif kind == "bytes" then
     local b = unhex(t[2])
-    if text_keys and text_keys[b] then return "b:" .. tohex(b) end
+    if is_key and valid_utf8(b) then return "b:" .. tohex(b) end
     return "s:" .. tohex(b)
   elseif kind == "private" then return ("p:%d:%s"):format(t[2], tohex(unhex(t[3])))
   elseif kind == "list" then
@@ -307,13 +336,9 @@ local function expected_view(t, text_keys)
     for i, x in ipairs(t[2]) do parts[i] = expected_view(x) end
     return "[" .. table.concat(parts, ",") .. "]"
   elseif kind == "map" then
-    local texts = {}
-    for _, kv in ipairs(t[2]) do
-      if kv[1][1] == "text" then texts[kv[1][2]] = true end
-    end
     local parts = {}
     for _, kv in ipairs(t[2]) do
-      parts[#parts + 1] = expected_view(kv[1], texts) .. "=" .. expected_view(kv[2])
+      parts[#parts + 1] = expected_view(kv[1], true) .. "=" .. expected_view(kv[2])
     end
     return "{" .. sorted_concat(parts) .. "}"
   end
@@ -367,17 +392,22 @@ local function check(path, ns, data, out)
   permadict.close(src)
   if dst then permadict.close(dst) end
 
-  -- Keys: iterate, so that they come from the library. Several keys may read
-  -- as the same Lua value (text "1" and bytes "1" are both the string "1"),
-  -- so each key read is matched by the name stored with it.
+  -- Keys: iterate, so that they come from the library. Each key read is
+  -- matched by the name stored with it, and must address that same item
+  -- again (text "1" reads as "1", bytes "1" as a permadict.bytes box).
   local ksrc = assert(permadict.open(path, { name = ns .. ".keys", readonly = true }))
   local kdst = out and open(path, out .. ".keys")
   local wanted, seen = {}, {}
-  for _, vec in ipairs(data.keys) do wanted[vec.name] = expected_view(vec.key) end
+  for _, vec in ipairs(data.keys) do wanted[vec.name] = expected_view(vec.key, true) end
   for key, name in permadict.pairs(ksrc) do
     if wanted[name] == nil or view_of(key) ~= wanted[name] then
       failure("KEY MISMATCH %s: expected %s, got %s", tostring(name), tostring(wanted[name]),
               view_of(key))
+    elseif seen[name] then
+      failure("KEY %s read twice", tostring(name))
+    elseif ksrc[key] ~= name then
+      failure("KEY %s read as %s does not address its item (got %s)", tostring(name),
+              view_of(key), tostring(ksrc[key]))
     else
       seen[name] = true
       if kdst then kdst[key] = name end

@@ -16,6 +16,42 @@ T.case("a value that cannot be stored leaves the old one", function()
   T.eq(d.keep, "original")
 end)
 
+T.case("a value refused inside a table ends in the same code as on its own", function()
+  local big = ("a"):rep(64 * 1024 * 1024 + 10)
+  local loop = {}
+  loop[1] = loop
+  local cases = {
+    { "over 64 MiB in a table", function() d.keep = { big } end, "ETOOBIG" },
+    { "invalid UTF-8 text in a table", function() d.keep = { permadict.text("\255") } end, "EINVALID" },
+    { "a function value", function() d.keep = print end, "EINVALID" },
+    { "a function in a table", function() d.keep = { f = print } end, "EINVALID" },
+    { "nesting over 32", function() d.keep = loop end, "ETOOBIG" },
+    { "key 1.5", function() d[1.5] = 1 end, "EINVALID" },
+    { "key 1.5 in a table", function() d.keep = { [1.5] = 1 } end, "EINVALID" },
+    { "private tag 300", function() d.keep = permadict.private(300, "x") end, "EINVALID" },
+    { "nil", function() permadict.set_if_absent(d, "keep", nil) end, "EINVALID" },
+  }
+  for _, c in ipairs(cases) do
+    local ok, err = pcall(c[2])
+    T.eq(ok, false, c[1] .. " raises")
+    T.eq(permadict.errcode(err), c[3], c[1] .. ": " .. tostring(err):sub(1, 120))
+  end
+  big = nil
+  collectgarbage()
+  T.eq(d.keep, "original")
+end)
+
+T.case("errcode finds the code after error() added a position", function()
+  local ok, err = pcall(function()
+    local ok2, e = pcall(function() d[1.5] = 1 end)
+    assert(not ok2)
+    error(e) -- adds "errors.lua:<line>: "
+  end)
+  T.eq(ok, false)
+  T.eq(permadict.errcode(err), "EINVALID", err)
+  T.eq(permadict.errcode("errors.lua:3: something else"), nil)
+end)
+
 T.case("incr on text raises ETYPE and keeps the text", function()
   local err = T.raises(function() permadict.incr(d, "n") end, "not a number")
   T.eq(permadict.errcode(err), "ETYPE", "errcode")

@@ -72,6 +72,59 @@ T.case("compare_and_set swaps only on a match; nil means absent/delete", functio
   end
 end)
 
+T.case("compare_and_set with desired omitted deletes", function()
+  d.om = 1
+  T.eq(permadict.compare_and_set(d, "om", 2), false, "no match")
+  T.eq(d.om, 1)
+  T.eq(permadict.compare_and_set(d, "om", 1), true, "match")
+  T.eq(d.om, nil, "deleted")
+end)
+
+T.case("compare_and_set matches a whole float just read (5.1: read as 1)", function()
+  d.wf = nil
+  permadict.incr(d, "wf", 0.5)
+  permadict.incr(d, "wf", 0.5) -- stored: the float 1.0
+  local cur = d.wf
+  T.eq(permadict.compare_and_set(d, "wf", cur, cur + 1), true, "the value just read")
+  T.eq(d.wf, 2)
+  -- the optimistic-update loop ends
+  local tries = 0
+  d.wf = nil
+  permadict.incr(d, "wf", 0.5)
+  permadict.incr(d, "wf", 1.5) -- the float 2.0 again
+  repeat
+    tries = tries + 1
+    local v = d.wf
+  until permadict.compare_and_set(d, "wf", v, v * 2) or tries == 5
+  T.eq(tries, 1, "tries")
+  T.eq(d.wf, 4)
+  T.eq(permadict.compare_and_set(d, "wf", 5, 6), false, "another number still differs")
+  T.eq(d.wf, 4)
+end)
+
+T.case("a transaction function that yields is rolled back, not left open", function()
+  local co = coroutine.create(function()
+    return permadict.transaction(d, function(t)
+      t.yq = 1
+      coroutine.yield()
+      t.yq = 2
+    end)
+  end)
+  local ok, err = coroutine.resume(co)
+  T.eq(ok, false, "the yield is an error")
+  T.eq(permadict.errcode(err), "EMISUSE", tostring(err))
+  T.eq(permadict.in_transaction(d), false, "no transaction left open")
+  d.important = "saved"
+  T.eq(other.important, "saved", "a later write is committed on its own")
+  T.eq(other.yq, nil, "the transaction's write is rolled back")
+  -- a coroutine inside the function may still yield to its own resumer
+  permadict.transaction(d, function(t)
+    local inner = coroutine.wrap(function() coroutine.yield(1) end)
+    t.yq = inner()
+  end)
+  T.eq(other.yq, 1)
+end)
+
 T.case("set_if_absent, pop, get_and_set", function()
   T.eq(permadict.set_if_absent(d, "s", "one"), true)
   T.eq(permadict.set_if_absent(d, "s", "two"), false)
