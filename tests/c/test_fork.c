@@ -20,15 +20,22 @@ static int child_sees_eforked(void *arg) {
   return 0;
 }
 
+/* Opens parent_handle on path, stores 1 -> 1 in an open transaction, and
+ * runs child in a process forked right then; it must exit 0. */
+static void fork_inside_a_transaction(const char *path, tu_child_fn child) {
+  parent_handle = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(1);
+  TU_OK(parent_handle, pd_begin(parent_handle));
+  TU_OK(parent_handle, pd_set(parent_handle, &k, &v));
+  assert_int_equal(tu_run_child(child, NULL), 0);
+}
+
 static void test_fork__child_gets_eforked_and_parent_txn_commits_intact(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "f.db");
-  parent_handle = tu_open(path, NULL);
   pd_val k = pd_int(1), v = pd_int(1), out;
-  TU_OK(parent_handle, pd_begin(parent_handle));
-  TU_OK(parent_handle, pd_set(parent_handle, &k, &v));
-  assert_int_equal(tu_run_child(child_sees_eforked, NULL), 0);
+  fork_inside_a_transaction(path, child_sees_eforked);
   /* The child's exit did not release our lock or undo our writes. */
   pd_val k2 = pd_int(2);
   TU_OK(parent_handle, pd_set(parent_handle, &k2, &v));
@@ -157,11 +164,8 @@ static void test_fork__child_of_a_transaction_cannot_write(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "f.db");
-  parent_handle = tu_open(path, NULL);
-  pd_val k = pd_int(1), v = pd_int(1), out;
-  TU_OK(parent_handle, pd_begin(parent_handle));
-  TU_OK(parent_handle, pd_set(parent_handle, &k, &v));
-  assert_int_equal(tu_run_child(child_of_a_transaction, NULL), 0);
+  pd_val out;
+  fork_inside_a_transaction(path, child_of_a_transaction);
   TU_OK(parent_handle, pd_commit(parent_handle));
   /* forked outside a transaction, a child writes as usual */
   assert_int_equal(tu_run_child(child_writes, (void *)path), 0);
