@@ -3,7 +3,9 @@
  * lines {"key": K, "value": V}) from INPUT or stdin and set every item, all
  * in one transaction: either every line is stored or, at the first bad line
  * or failure, nothing is. Items already in the namespace and not in the
- * input are kept. Blank lines are skipped.
+ * input are kept. Blank lines are skipped. FILE is opened (and created if
+ * missing) only once a first line has been read whole, so input that is
+ * wrong from its first line creates no file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +18,8 @@
 #include "report.h"
 
 typedef struct load_state {
-  pd_dict *d;
+  const cli_args *args;
+  pd_dict *d; /* NULL until the first line is read */
   pd_enc *key_enc, *value_enc; /* one each: a key must outlive its value's encoding */
   const char *file;
   const char *input_name;
@@ -37,6 +40,15 @@ static int bad_line(const load_state *st, const char *part, const char *why) {
                   part ? ": " : "", why);
 }
 
+/* Opens FILE (creating it if missing) and starts the one transaction. */
+static int load_begin(load_state *st) {
+  int ex = cli_open(&st->d, st->args, st->file, CLI_OPEN_WRITE);
+  if (ex != CLI_EXIT_OK)
+    return ex;
+  int rc = pd_begin(st->d);
+  return rc == PD_OK ? CLI_EXIT_OK : cli_fail_pd(st->file, rc, pd_errmsg(st->d));
+}
+
 static int load_line(load_state *st, const char *line, size_t len) {
   jv_error err;
   json_t *j = jv_parse(line, len, &err);
@@ -55,6 +67,8 @@ static int load_line(load_state *st, const char *line, size_t len) {
       ex = bad_line(st, "key", err.text);
     else if ((rc = jv_to_value(v, st->value_enc, &value, &err)) != PD_OK)
       ex = bad_line(st, "value", err.text);
+    else if (!st->d && (ex = load_begin(st)) != CLI_EXIT_OK)
+      ; /* could not open FILE: said so */
     else if ((rc = pd_set(st->d, &key, &value)) != PD_OK)
       ex = bad_line(st, NULL, pd_errmsg(st->d));
   }
@@ -81,32 +95,6 @@ static int load_lines(load_state *st, FILE *in) {
   return ex;
 }
 
-static int load_into(pd_dict *d, const char *file, const char *input_name,
-                     FILE *in) {
-  load_state st = {d, NULL, NULL, file, input_name, 0};
-  int rc = pd_enc_new(&st.key_enc);
-  if (rc == PD_OK)
-    rc = pd_enc_new(&st.value_enc);
-  if (rc == PD_OK)
-    rc = pd_begin(d);
-  int ex;
-  if (rc != PD_OK) {
-    ex = cli_fail_pd(file, rc, pd_errmsg(d));
-  } else {
-    ex = load_lines(&st, in);
-    if (ex == CLI_EXIT_OK) {
-      rc = pd_commit(d);
-      if (rc != PD_OK)
-        ex = cli_fail_pd(file, rc, pd_errmsg(d));
-    }
-    if (ex != CLI_EXIT_OK && pd_in_transaction(d))
-      pd_rollback(d); /* all or nothing */
-  }
-  pd_enc_free(st.key_enc);
-  pd_enc_free(st.value_enc);
-  return ex;
-}
-
 int cmd_load(const cli_args *args) {
   const char *file = args->pos[0];
   const char *input = args->npos > 1 ? args->pos[1] : "-";
@@ -116,12 +104,24 @@ int cmd_load(const cli_args *args) {
   FILE *in = from_stdin ? stdin : fopen(input, "r");
   if (!in)
     return cli_fail(CLI_EXIT_ERROR, input, "%s", strerror(errno));
-  pd_dict *d;
-  int ex = cli_open(&d, args, file, CLI_OPEN_WRITE);
+  load_state st = {args, NULL, NULL, NULL, file, input_name, 0};
+  int rc = pd_enc_new(&st.key_enc);
+  if (rc == PD_OK)
+    rc = pd_enc_new(&st.value_enc);
+  int ex = rc == PD_OK ? load_lines(&st, in) : cli_fail_pd(file, rc, NULL);
+  /* Input without a single item still makes (or checks) FILE. */
+  if (ex == CLI_EXIT_OK && !st.d)
+    ex = load_begin(&st);
   if (ex == CLI_EXIT_OK) {
-    ex = load_into(d, file, input_name, in);
-    pd_close(d);
+    rc = pd_commit(st.d);
+    if (rc != PD_OK)
+      ex = cli_fail_pd(file, rc, pd_errmsg(st.d));
   }
+  if (ex != CLI_EXIT_OK && st.d && pd_in_transaction(st.d))
+    pd_rollback(st.d); /* all or nothing */
+  pd_close(st.d);
+  pd_enc_free(st.key_enc);
+  pd_enc_free(st.value_enc);
   if (!from_stdin)
     fclose(in);
   return ex;

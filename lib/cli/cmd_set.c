@@ -17,6 +17,9 @@ static int value_from_argument(const cli_args *args, const char *text,
   const char *file = args->pos[0];
   if (args->options & CLI_OPT_TEXT) {
     *out = pd_text(text, strlen(text));
+    if (!pd_utf8_valid(text, out->u.s.len))
+      return cli_fail(CLI_EXIT_USAGE, file,
+                      "VALUE is not valid UTF-8, so it cannot be stored as text (--text)");
     return CLI_EXIT_OK;
   }
   jv_error err;

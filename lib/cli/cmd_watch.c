@@ -145,8 +145,11 @@ static int watch_loop(pd_dict *d, const char *file, const pd_val *prefix) {
   int64_t since = 0;
   int fd = -1;
   int rc = pd_dec_new(&dec);
-  if (rc == PD_OK) rc = pd_version(d, &since);
+  /* The watch first, then the version (watch.c): a commit between the two
+   * then leaves an event; the other way round it could wait unseen until
+   * the next commit. */
   if (rc == PD_OK) rc = pd_watch_fd(d, &fd);
+  if (rc == PD_OK) rc = pd_version(d, &since);
   if (rc != PD_OK) {
     pd_dec_free(dec);
     return cli_fail_pd(file, rc, pd_errmsg(d));

@@ -28,6 +28,18 @@ static int parse_int64(const char *text, int64_t *out) {
   return 0;
 }
 
+/* A text or bytes key the library would refuse is a usage error, found
+ * before the file is opened (a mistyped key must not create a file). */
+static int key_storable(const pd_val *key, const char *what) {
+  if (key->u.s.len > PD_MAX_KEY_BYTES)
+    return cli_fail(CLI_EXIT_USAGE, NULL, "%s is %zu bytes long; the limit is %d bytes",
+                    what, key->u.s.len, PD_MAX_KEY_BYTES);
+  if (key->kind == PD_TEXT && !pd_utf8_valid(key->u.s.ptr, key->u.s.len))
+    return cli_fail(CLI_EXIT_USAGE, NULL,
+                    "%s is not valid UTF-8 (give a bytes key with --hex-key)", what);
+  return CLI_EXIT_OK;
+}
+
 int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
                   const char *what) {
   memset(out, 0, sizeof *out);
@@ -50,10 +62,13 @@ int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
                       "%s '%.100s' is not hexadecimal bytes (--hex-key)", what,
                       text);
     out->key = pd_bytes(out->owned, len);
-    return CLI_EXIT_OK;
+    int ex = key_storable(&out->key, what);
+    if (ex != CLI_EXIT_OK)
+      key_arg_free(out);
+    return ex;
   }
   out->key = pd_text(text, strlen(text));
-  return CLI_EXIT_OK;
+  return key_storable(&out->key, what);
 }
 
 void key_arg_free(key_arg *k) {

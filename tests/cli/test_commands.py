@@ -54,6 +54,21 @@ def test_set__refuses_integers_beyond_64_bits_with_a_clear_message(db):
     assert not os.path.exists(db)
 
 
+def test_set__refuses_a_key_or_text_value_it_cannot_store_and_creates_nothing(db):
+    # "\udcff" reaches the tool as the byte 0xff: not UTF-8.
+    cases = {
+        ("k", "\udcff", "--text"): "UTF-8",
+        ("\udcff", "1"): "UTF-8",
+        ("k" * 5000, "1"): "limit",
+        ("--hex-key", "ab" * 4097, "1"): "limit",
+    }
+    for args, word in cases.items():
+        r = permadict("set", db, *args)
+        line = assert_one_line_error(r, 2)
+        assert word in line, (args, line)
+        assert not os.path.exists(db), args
+
+
 def test_set__accepts_the_64_bit_extremes(db):
     ok("set", db, "max", "9223372036854775807")
     ok("set", db, "min", "-9223372036854775808")
@@ -279,6 +294,17 @@ def test_load__names_the_bad_line_and_why(db):
         assert "<stdin> line 2" in line and word in line, (text, line)
     # nothing of any of those loads was kept
     assert not os.path.exists(db) or ok("keys", db).out == ""
+
+
+def test_load__input_bad_from_its_first_line_creates_no_file(db):
+    for text in ("not json\n", '{"key": "a", "value": 18446744073709551616}\n'):
+        assert_one_line_error(permadict("load", db, stdin=text), 3, db)
+        assert not os.path.exists(db), text
+
+
+def test_load__of_no_items_makes_an_empty_dict(db):
+    ok("load", db, stdin="\n")
+    assert ok("keys", db).out == ""
 
 
 def test_load__missing_input_file_fails_without_creating_the_dict(db, tmp):
