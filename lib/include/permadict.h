@@ -310,6 +310,9 @@ PD_API const char *pd_name(const pd_dict *d);
 
 /* PD_OK and *out set, or PD_ENOTFOUND. */
 PD_API int pd_get(pd_dict *d, const pd_val *key, pd_val *out);
+/* A PD_PACKED value is stored in canonical form (docs/FORMAT.md 4.1): one
+ * built elsewhere in another valid form is re-encoded, so equal values
+ * always have equal bytes. */
 PD_API int pd_set(pd_dict *d, const pd_val *key, const pd_val *value);
 /* PD_OK if a key was deleted, PD_ENOTFOUND if there was none. */
 PD_API int pd_delete(pd_dict *d, const pd_val *key);

@@ -284,7 +284,7 @@ int pd__column_value(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
   if (type == PD__TYPE_PACKED) {
     char why[200];
     why[0] = 0;
-    rc = pd__packed_check(p, out->u.s.len, why, sizeof why);
+    rc = pd__packed_check(p, out->u.s.len, 0, why, sizeof why);
     if (rc != PD_OK) {
       snprintf(msg, msgcap, "bad packed document: %s", why);
       return PD_EDECODE;

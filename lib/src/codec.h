@@ -30,8 +30,11 @@ size_t pd__utf8_invalid_at(const void *p, size_t len);
  * exactly one MessagePack array, map or ext with no trailing bytes, nesting
  * at most PD_MAX_DEPTH, map keys int/str/bin sorted and distinct, str valid
  * UTF-8, ext types 1..127, ints within signed 64 bits. Else PD_EDECODE (or
- * PD_ETOOBIG when len > PD_MAX_VALUE_BYTES, PD_ENOMEM) with the reason. */
-int pd__packed_check(const void *p, size_t len, char *msg, size_t msgcap);
+ * PD_ETOOBIG when len > PD_MAX_VALUE_BYTES, PD_ENOMEM) with the reason.
+ * writing: a valid document not in the canonical form writers emit (FORMAT.md
+ * 4.1: shortest headers, float 64, the one NaN) gives PD__ENONCANONICAL. */
+int pd__packed_check(const void *p, size_t len, int writing, char *msg, size_t msgcap);
+#define PD__ENONCANONICAL (-1000) /* never returned by the public API */
 
 /* <0, 0, >0 as a sorts before, equal to, after b in key order (FORMAT.md 3):
  * every PD_INT before every PD_TEXT before every PD_BYTES; ints numerically;
@@ -46,6 +49,9 @@ int pd__key_check(const pd_val *key, char *msg, size_t msgcap);
  * PD_PACKED through pd__packed_check. PD_LIST, PD_MAP and PD_PRIVATE given
  * directly are PD_EINVALID: those are built with a pd_enc. */
 int pd__value_check(const pd_val *v, char *msg, size_t msgcap);
+/* The same, and a packed document not in canonical form gives
+ * PD__ENONCANONICAL (pd__value_prepare then stores its canonical form). */
+int pd__value_check_write(const pd_val *v, char *msg, size_t msgcap);
 
 /* "int", "text", ... for messages; "unknown" for a kind out of range. */
 const char *pd__kind_name(int kind);

@@ -4,7 +4,8 @@
  *
  * A document goes through three steps, each bounded in time and memory:
  *
- *   1. A header pre-scan. msgpack-c allocates room for all of an array's or
+ *   1. A header pre-scan (which, for a document being written, also tells
+ *      a form other than the canonical one: form_check). msgpack-c allocates room for all of an array's or
  *      map's declared items the moment it reads the header, before it knows
  *      whether the items exist: the 5-byte document dd ff ff ff ff makes it
  *      ask malloc for about 128 GiB (an abort under AddressSanitizer, and a
@@ -129,7 +130,65 @@ static const char *type_byte_name(unsigned char c) {
   return "private value";
 }
 
-static int prescan(const unsigned char *p, size_t len, char *msg,
+#define CANONICAL_NAN 0x7ff8000000000000ULL
+
+/* When writing: whether the object whose header starts at p (offset at; n
+ * its length or count) is in the one form FORMAT.md 4.1 has writers emit:
+ * the shortest header for its value or length, floats as float 64, the one
+ * NaN. Readers accept the other forms (and widen float 32). Because stored
+ * documents are canonical, equal values have equal bytes: pd_val_equal and
+ * compare-and-swap compare documents bytewise. PD__ENONCANONICAL if not. */
+static int form_check(const unsigned char *p, uint64_t n, int writing, size_t at, char *msg,
+                      size_t msgcap) {
+  if (!writing)
+    return PD_OK;
+  unsigned char c = p[0];
+  if (c == 0xca)
+    return pd__codec_fail(PD__ENONCANONICAL, msg, msgcap,
+                "float 32 at offset %zu: floats are stored as float 64", at);
+  if (c == 0xcb) {
+    uint64_t bits = read_be(p + 1, 8);
+    int nan = (bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL &&
+              (bits & 0x000fffffffffffffULL) != 0;
+    if (nan && bits != CANONICAL_NAN)
+      return pd__codec_fail(PD__ENONCANONICAL, msg, msgcap,
+                  "NaN at offset %zu has the bits 0x%016llx; a NaN is stored as "
+                  "0x7ff8000000000000",
+                  at, (unsigned long long)bits);
+    return PD_OK;
+  }
+  int longer = 0;
+  if (c >= 0xcc && c <= 0xcf) { /* uint 8..64: above what a shorter one holds */
+    static const uint64_t least[] = {128, 256, 65536, 4294967296ULL};
+    longer = read_be(p + 1, 1u << (c - 0xcc)) < least[c - 0xcc];
+  } else if (c >= 0xd0 && c <= 0xd3) { /* int 8..64: negatives only, below */
+    static const int64_t most[] = {-33, -129, -32769, -2147483649LL};
+    unsigned w = 1u << (c - 0xd0);
+    uint64_t raw = read_be(p + 1, w);
+    if (w < 8 && (raw >> (8 * w - 1)) & 1)
+      raw |= ~((1ULL << (8 * w)) - 1); /* sign-extend */
+    longer = (int64_t)raw > most[c - 0xd0];
+  } else if (c >= 0xd9 && c <= 0xdb) { /* str 8/16/32 */
+    static const uint64_t least[] = {32, 256, 65536};
+    longer = n < least[c - 0xd9];
+  } else if (c == 0xc5 || c == 0xc6) { /* bin 16/32 (bin 8 is the shortest) */
+    longer = n < (c == 0xc5 ? 256u : 65536u);
+  } else if (c == 0xdc || c == 0xde || c == 0xdd || c == 0xdf) { /* array/map 16/32 */
+    longer = n < (c == 0xdc || c == 0xde ? 16u : 65536u);
+  } else if (c >= 0xc7 && c <= 0xc9) { /* ext 8/16/32 */
+    static const uint64_t least[] = {0, 256, 65536};
+    longer = n < least[c - 0xc7] ||
+             (c == 0xc7 && (n == 1 || n == 2 || n == 4 || n == 8 || n == 16));
+  }
+  if (longer)
+    return pd__codec_fail(PD__ENONCANONICAL, msg, msgcap,
+                "the %s at offset %zu is not in its shortest form, which writers "
+                "must use (FORMAT.md 4.1)",
+                type_byte_name(c), at);
+  return PD_OK;
+}
+
+static int prescan(const unsigned char *p, size_t len, int writing, char *msg,
                    size_t msgcap) {
   uint64_t left[PD_MAX_DEPTH]; /* items still due in each open container */
   int depth = 0;
@@ -152,6 +211,9 @@ static int prescan(const unsigned char *p, size_t len, char *msg,
                   "document is truncated inside the %s header at offset %zu",
                   type_byte_name(p[at]), at);
     uint64_t n = h.lenbytes ? read_be(p + at + h.fixed, h.lenbytes) : h.body;
+    int rc = form_check(p + at, n, writing, at, msg, msgcap);
+    if (rc != PD_OK)
+      return rc;
     pos += head;
     if (h.kind == SHAPE_BODY) {
       if (n > len - pos)
@@ -393,7 +455,7 @@ static int check_tree(const msgpack_object *root, const char *base,
 
 /* Steps 1-3 on p[0..len); on success *u holds the tree (the caller destroys
  * it either way). */
-static int check_document(const char *p, size_t len, msgpack_unpacked *u,
+static int check_document(const char *p, size_t len, int writing, msgpack_unpacked *u,
                           char *msg, size_t msgcap) {
   const unsigned char *b = (const unsigned char *)p;
   int rc;
@@ -414,7 +476,7 @@ static int check_document(const char *p, size_t len, msgpack_unpacked *u,
                 "the top level of a packed document must be a list, a map or "
                 "a private value, not %s",
                 type_byte_name(b[0]));
-  if ((rc = prescan(b, len, msg, msgcap)) != PD_OK)
+  if ((rc = prescan(b, len, writing, msg, msgcap)) != PD_OK)
     return rc;
 
   size_t off = 0;
@@ -436,10 +498,10 @@ static int check_document(const char *p, size_t len, msgpack_unpacked *u,
   return check_tree(&u->data, p, msg, msgcap);
 }
 
-int pd__packed_check(const void *p, size_t len, char *msg, size_t msgcap) {
+int pd__packed_check(const void *p, size_t len, int writing, char *msg, size_t msgcap) {
   msgpack_unpacked u;
   msgpack_unpacked_init(&u);
-  int rc = check_document((const char *)p, len, &u, msg, msgcap);
+  int rc = check_document((const char *)p, len, writing, &u, msg, msgcap);
   msgpack_unpacked_destroy(&u);
   return rc;
 }
@@ -495,7 +557,7 @@ int pd_dec_start(pd_dec *dec, const pd_val *packed) {
   }
   size_t len = packed->u.s.len;
   if (packed->u.s.ptr == NULL || len == 0 || len > PD_MAX_VALUE_BYTES)
-    return dec_fail(dec, check_document(packed->u.s.ptr, len, &dec->tree,
+    return dec_fail(dec, check_document(packed->u.s.ptr, len, 0, &dec->tree,
                                         dec->msg, sizeof dec->msg));
   /* Copy, so items stay valid for the walk whatever the caller does with
    * the memory it gave (often a handle's buffer, reused on its next call). */
@@ -513,7 +575,7 @@ int pd_dec_start(pd_dec *dec, const pd_val *packed) {
     dec->cap = cap;
   }
   memcpy(dec->doc, packed->u.s.ptr, len);
-  int rc = check_document(dec->doc, len, &dec->tree, dec->msg, sizeof dec->msg);
+  int rc = check_document(dec->doc, len, 0, &dec->tree, dec->msg, sizeof dec->msg);
   if (rc != PD_OK)
     return dec_fail(dec, rc);
   walk_init(&dec->walk, &dec->tree.data);

@@ -20,6 +20,7 @@ static int open_fail(pd_dict *d, int rc) {
 static void handle_free(pd_dict *d) {
   pd__cache_free(d);
   pd__buf_free(&d->out);
+  pd_enc_free(d->canon_enc);
   free(d->path);
   free(d->real_path);
   free(d->name);

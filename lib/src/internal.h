@@ -237,6 +237,7 @@ struct pd_dict {
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
   pd__buf out;           /* memory behind pd_val results on this handle */
+  pd_enc *canon_enc;     /* item_checks.c: canonical form of a stored document */
 
   char errmsg[PD__ERRMSG_CAP];
   int sqlite_errcode;

@@ -23,14 +23,24 @@ int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
     return pd__err(d, PD_EINVALID, "value for key %s is NULL",
                    pd__key_describe(key, kb, sizeof kb));
   why[0] = 0;
-  int rc = pd__value_check(value, why, sizeof why);
+  int rc = pd__value_check_write(value, why, sizeof why);
+  /* Lists, maps and private values arrive as PD_PACKED documents built by a
+   * pd_enc (pd__value_check refuses them bare), so the stored form is the
+   * value itself; unless a document from elsewhere is valid but not in the
+   * canonical form (a longer int header, a float 32, another NaN): then
+   * its canonical form is stored, as equal values must have equal bytes. */
+  *store = *value;
+  if (rc == PD__ENONCANONICAL) {
+    if (!d->canon_enc && pd_enc_new(&d->canon_enc) != PD_OK)
+      return pd__err(d, PD_ENOMEM, "out of memory storing a value");
+    pd_enc_reset(d->canon_enc);
+    rc = pd_enc_val(d->canon_enc, value);
+    if (rc == PD_OK) rc = pd_enc_finish(d->canon_enc, store);
+    if (rc != PD_OK) snprintf(why, sizeof why, "%s", pd_enc_errmsg(d->canon_enc));
+  }
   if (rc != PD_OK)
     return pd__err(d, rc, "bad value for key %s: %s",
                    pd__key_describe(key, kb, sizeof kb), why);
-  /* Lists, maps and private values arrive as PD_PACKED documents built by a
-   * pd_enc (pd__value_check refuses them bare), so the stored form is the
-   * value itself. */
-  *store = *value;
   if ((store->kind == PD_TEXT || store->kind == PD_BYTES || store->kind == PD_PACKED) &&
       store->u.s.len > PD_MAX_VALUE_BYTES)
     return pd__err(d, PD_ETOOBIG, "value for key %s is larger than %d bytes",

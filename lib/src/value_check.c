@@ -113,7 +113,9 @@ int pd__key_check(const pd_val *key, char *msg, size_t msgcap) {
   }
 }
 
-int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
+/* writing: a packed document must also be in canonical form (else
+ * PD__ENONCANONICAL, see pd__packed_check). */
+static int value_check(const pd_val *v, int writing, char *msg, size_t msgcap) {
   int rc;
   if (v == NULL)
     return pd__codec_fail(PD_EINVALID, msg, msgcap, "value is NULL");
@@ -139,7 +141,7 @@ int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
     if (v->kind == PD_TEXT)
       return check_text(v, "value", msg, msgcap);
     if (v->kind == PD_PACKED)
-      return pd__packed_check(v->u.s.ptr, v->u.s.len, msg, msgcap);
+      return pd__packed_check(v->u.s.ptr, v->u.s.len, writing, msg, msgcap);
     return PD_OK;
   case PD_LIST:
   case PD_MAP:
@@ -151,4 +153,12 @@ int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
   }
   return pd__codec_fail(PD_EINVALID, msg, msgcap, "value has unknown kind %d",
               (int)v->kind);
+}
+
+int pd__value_check(const pd_val *v, char *msg, size_t msgcap) {
+  return value_check(v, 0, msg, msgcap);
+}
+
+int pd__value_check_write(const pd_val *v, char *msg, size_t msgcap) {
+  return value_check(v, 1, msg, msgcap);
 }

@@ -185,6 +185,46 @@ static int incr_child(void *arg) {
   return tu_incr_counter(shared_path, 2000);
 }
 
+/* A document built elsewhere, valid but not in the canonical form (FORMAT.md
+ * 4.1), is stored canonically: equal values then have equal bytes, and a
+ * compare-and-swap with the value encoded by pd_enc matches it. */
+static void test_atomic__a_document_not_in_canonical_form_is_stored_canonically(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  pd_dict *d = tu_open(tu_path(dir, "a.db"), NULL);
+  /* [1 as int 8, 1.5 as float 32] and [a NaN with a payload] */
+  static const unsigned char loose[] = {0x92, 0xd0, 0x01, 0xca, 0x3f, 0xc0, 0x00, 0x00};
+  static const unsigned char canonical[] = {0x92, 0x01, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0};
+  static const unsigned char nan_loose[] = {0x91, 0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0x01};
+  static const unsigned char nan_canonical[] = {0x91, 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0};
+  pd_val k = pd_text("k", 1), k2 = pd_text("n", 1), got, doc = pd_bytes(loose, sizeof loose);
+  doc.kind = PD_PACKED;
+  TU_OK(d, pd_set(d, &k, &doc));
+  TU_OK(d, pd_get(d, &k, &got));
+  assert_int_equal(got.kind, PD_PACKED);
+  assert_int_equal(got.u.s.len, sizeof canonical);
+  assert_memory_equal(got.u.s.ptr, canonical, sizeof canonical);
+  pd_enc *e;
+  pd_val expected, desired = pd_int(2);
+  assert_int_equal(pd_enc_new(&e), PD_OK);
+  pd_enc_list(e, 2);
+  pd_enc_int(e, 1);
+  pd_enc_float(e, 1.5);
+  assert_int_equal(pd_enc_finish(e, &expected), PD_OK);
+  int swapped = 0;
+  TU_OK(d, pd_compare_and_swap(d, &k, &expected, &desired, &swapped));
+  assert_true(swapped);
+  pd_val nan_doc = pd_bytes(nan_loose, sizeof nan_loose);
+  nan_doc.kind = PD_PACKED;
+  TU_OK(d, pd_set(d, &k2, &nan_doc));
+  TU_OK(d, pd_get(d, &k2, &got));
+  assert_int_equal(got.u.s.len, sizeof nan_canonical);
+  assert_memory_equal(got.u.s.ptr, nan_canonical, sizeof nan_canonical);
+  pd_enc_free(e);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 static void test_atomic__two_processes_incr_exact_total(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -212,6 +252,7 @@ int main(void) {
       cmocka_unit_test(test_atomic__set_if_absent_pop_get_and_set),
       cmocka_unit_test(test_atomic__compare_and_swap),
       cmocka_unit_test(test_atomic__arguments_from_the_last_get_survive_the_operation),
+      cmocka_unit_test(test_atomic__a_document_not_in_canonical_form_is_stored_canonically),
       cmocka_unit_test(test_atomic__two_processes_incr_exact_total),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

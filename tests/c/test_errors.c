@@ -102,6 +102,23 @@ static void test_errors__second_thread_gets_misuse_with_its_own_message(void **s
 /* get and contains write their not-found message only when it is asked for
  * (errors.c); it must read exactly as if written at once, and give way to
  * any later error. */
+/* A key shown in a message is cut at 40 bytes, never inside a UTF-8
+ * character: the message must stay valid UTF-8 (a binding decodes it). */
+static void test_errors__a_long_key_is_cut_between_characters(void **state) {
+  (void)state;
+  pd_dict *d = tu_open(":memory:", NULL);
+  char key[43];
+  memset(key, 'a', 39);
+  memcpy(key + 39, "\xc3\xa9zz", 4); /* the 40th byte starts an e-acute */
+  pd_val k = pd_text(key, sizeof key), bad = pd_text("\xff", 1), out;
+  assert_int_equal(pd_set(d, &k, &bad), PD_EINVALID);
+  assert_true(pd_utf8_valid(pd_errmsg(d), strlen(pd_errmsg(d))));
+  assert_non_null(strstr(pd_errmsg(d), "aaaaaaaaa...'"));
+  assert_int_equal(pd_get(d, &k, &out), PD_ENOTFOUND);
+  assert_true(pd_utf8_valid(pd_errmsg(d), strlen(pd_errmsg(d))));
+  pd_close(d);
+}
+
 static void test_errors__not_found_message_names_the_key(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
@@ -158,6 +175,7 @@ int main(void) {
       cmocka_unit_test(test_errors__library_version_matches_header),
       cmocka_unit_test(test_errors__failed_open_sets_out_null_and_thread_message),
       cmocka_unit_test(test_errors__second_thread_gets_misuse_with_its_own_message),
+      cmocka_unit_test(test_errors__a_long_key_is_cut_between_characters),
       cmocka_unit_test(test_errors__not_found_message_names_the_key),
       cmocka_unit_test(test_errors__failed_reopen_message_wins_over_an_earlier_miss),
   };

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(pd__value_check(&text, msg, sizeof msg) ==
         (valid ? PD_OK : PD_EINVALID));
 
-  int rc = pd__packed_check(data, size, msg, sizeof msg);
+  int rc = pd__packed_check(data, size, 0, msg, sizeof msg);
   CHECK(rc == PD_OK || rc == PD_EDECODE);
   CHECK(pd__value_check(&doc, msg, sizeof msg) == rc);
   int drc = pd_dec_start(dec, &doc);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(pd_enc_val(enc, &doc) == PD_OK);
   CHECK(pd_enc_finish(enc, &canon) == PD_OK);
   CHECK(canon.kind == PD_PACKED);
-  CHECK(pd__packed_check(canon.u.s.ptr, canon.u.s.len, msg, sizeof msg) ==
+  CHECK(pd__packed_check(canon.u.s.ptr, canon.u.s.len, 1, msg, sizeof msg) ==
         PD_OK);
   check_reencodes_to_itself(&canon);
   return 0;

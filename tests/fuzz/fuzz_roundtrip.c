@@ -213,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   char msg[256];
-  CHECK(pd__packed_check(out.u.s.ptr, out.u.s.len, msg, sizeof msg) == PD_OK);
+  CHECK(pd__packed_check(out.u.s.ptr, out.u.s.len, 1, msg, sizeof msg) == PD_OK);
 
   /* Decoded item by item, re-encoded: identical bytes, same item count. */
   CHECK(pd_dec_start(dec, &out) == PD_OK);
