@@ -135,15 +135,18 @@ int pd_get_and_set(pd_dict *d, const pd_val *key, const pd_val *value, pd_val *o
 int pd_compare_and_swap(pd_dict *d, const pd_val *key, const pd_val *expected,
                         const pd_val *desired, int *swapped) {
   BEGIN_OP(d, key)
-  pd_val store, cur;
+  pd_val store, cur, want;
   int found = 0, match = 0;
   if (swapped) *swapped = 0;
   if (!rc && desired) rc = pd__value_prepare(d, key, desired, &store);
+  /* Stored documents are canonical (pd__value_prepare): so is the one
+   * compared with them, or a document stored as given would never match. */
+  if (!rc && expected) rc = pd__expected_prepare(d, expected, &want);
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
   pd__buf aside = out_set_aside(d, key, expected, desired);
   rc = d->engine->get(d, key, &cur, &found);
-  if (!rc) match = expected ? found && pd_val_equal(&cur, expected) : !found;
+  if (!rc) match = expected ? found && pd_val_equal(&cur, &want) : !found;
   if (!rc && match) {
     if (desired) rc = write_read_key(d, key, &store, found, &partial);
     else if (found) rc = d->engine->remove(d, key, &partial);

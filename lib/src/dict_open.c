@@ -21,6 +21,7 @@ static void handle_free(pd_dict *d) {
   pd__cache_free(d);
   pd__buf_free(&d->out);
   pd_enc_free(d->canon_enc);
+  pd_enc_free(d->canon_expected_enc);
   free(d->path);
   free(d->real_path);
   free(d->name);

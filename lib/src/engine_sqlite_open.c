@@ -105,6 +105,13 @@ static int namespace_attach(pd_dict *d) {
       return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
                      d->name, d->path,
                      d->opts.readonly ? " (a read-only open never creates it)" : "");
+    /* fork_locks.c: creating it would wait out the timeout on a write lock
+     * this process inherited and can never release. */
+    if (pd__conn_write_blocked(d))
+      return pd__err(d, PD_EFORKED,
+                     "cannot create namespace '%s' in '%s' in this process: it was forked "
+                     "while a write transaction on the file was open",
+                     d->name, d->path);
     int rc = namespace_create(d);
     if (rc) return rc;
   }

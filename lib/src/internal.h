@@ -237,7 +237,9 @@ struct pd_dict {
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
   pd__buf out;           /* memory behind pd_val results on this handle */
-  pd_enc *canon_enc;     /* item_checks.c: canonical form of a stored document */
+  /* item_checks.c: the canonical forms of a document being stored and of
+   * a compare-and-swap's expected document */
+  pd_enc *canon_enc, *canon_expected_enc;
 
   char errmsg[PD__ERRMSG_CAP];
   int sqlite_errcode;
@@ -401,6 +403,9 @@ int pd__key_ok(pd_dict *d, const pd_val *key);
  * stored form in *store. */
 int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
                       pd_val *store);
+/* A compare-and-swap's expected value as stored values are compared: a
+ * packed document in its canonical form (*out may live in d). */
+int pd__expected_prepare(pd_dict *d, const pd_val *expected, pd_val *out);
 
 /* Validates a namespace name (1..255 bytes, valid UTF-8, no NUL byte):
  * PD_OK, or PD_EINVALID / PD_ETOOBIG with msg set. */

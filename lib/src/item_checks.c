@@ -16,6 +16,30 @@ int pd__key_ok(pd_dict *d, const pd_val *key) {
   return PD_OK;
 }
 
+/* The canonical form of packed document v, built in *enc (made on first
+ * use), in *out. */
+static int canonical(pd_enc **enc, const pd_val *v, pd_val *out, char *why, size_t cap) {
+  if (!*enc && pd_enc_new(enc) != PD_OK) {
+    snprintf(why, cap, "out of memory");
+    return PD_ENOMEM;
+  }
+  pd_enc_reset(*enc);
+  int rc = pd_enc_val(*enc, v);
+  if (rc == PD_OK) rc = pd_enc_finish(*enc, out);
+  if (rc != PD_OK) snprintf(why, cap, "%s", pd_enc_errmsg(*enc));
+  return rc;
+}
+
+int pd__expected_prepare(pd_dict *d, const pd_val *expected, pd_val *out) {
+  char why[200];
+  *out = *expected;
+  if (expected->kind != PD_PACKED ||
+      pd__value_check_write(expected, why, sizeof why) != PD__ENONCANONICAL)
+    return PD_OK; /* compared as given: a bad document matches nothing */
+  int rc = canonical(&d->canon_expected_enc, expected, out, why, sizeof why);
+  return rc == PD_OK ? PD_OK : pd__err(d, rc, "bad expected value: %s", why);
+}
+
 int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
                       pd_val *store) {
   char kb[128], why[200];
@@ -30,14 +54,7 @@ int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
    * canonical form (a longer int header, a float 32, another NaN): then
    * its canonical form is stored, as equal values must have equal bytes. */
   *store = *value;
-  if (rc == PD__ENONCANONICAL) {
-    if (!d->canon_enc && pd_enc_new(&d->canon_enc) != PD_OK)
-      return pd__err(d, PD_ENOMEM, "out of memory storing a value");
-    pd_enc_reset(d->canon_enc);
-    rc = pd_enc_val(d->canon_enc, value);
-    if (rc == PD_OK) rc = pd_enc_finish(d->canon_enc, store);
-    if (rc != PD_OK) snprintf(why, sizeof why, "%s", pd_enc_errmsg(d->canon_enc));
-  }
+  if (rc == PD__ENONCANONICAL) rc = canonical(&d->canon_enc, value, store, why, sizeof why);
   if (rc != PD_OK)
     return pd__err(d, rc, "bad value for key %s: %s",
                    pd__key_describe(key, kb, sizeof kb), why);

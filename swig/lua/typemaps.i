@@ -277,20 +277,20 @@ PDLUA_STATUS(pd_incr)
 PDLUA_STATUS(pd_set_if_absent)
 PDLUA_STATUS(pd_get_and_set)
 /* On 5.1/LuaJIT a whole float just read (1.0) is the number 1, which
- * converts to the integer 1 and never equals the stored float: when that
- * swap fails, the float form is tried too. Each attempt is atomic, and
- * either stored form is the value the caller read. */
+ * converts to the integer 1 and never equals the stored float: when the
+ * stored value is a float, the float form is the expected one. (A read from
+ * the handle's cache, not a second write transaction after a failed swap:
+ * should the value change in between, the swap fails, as it must.) */
 %exception pd_compare_and_swap %{
+  {
+    pd_val float_form, stored;
+    if (arg3 && pdlua_float_form(L, 3, &float_form) && pd_get(arg1, arg2, &stored) == PD_OK &&
+        stored.kind == PD_FLOAT)
+      arg3 = &float_form;
+  }
   $action
   if (pdlua_reopen_after_fork(arg1, result)) {
     $action
-  }
-  {
-    pd_val float_form;
-    if (result == PD_OK && !*arg5 && arg3 && pdlua_float_form(L, 3, &float_form)) {
-      arg3 = &float_form;
-      $action
-    }
   }
 %}
 %typemap(out) int pd_compare_and_swap %{

@@ -214,6 +214,11 @@ static void test_atomic__a_document_not_in_canonical_form_is_stored_canonically(
   int swapped = 0;
   TU_OK(d, pd_compare_and_swap(d, &k, &expected, &desired, &swapped));
   assert_true(swapped);
+  /* and the same loose document as expected matches what it stored */
+  TU_OK(d, pd_set(d, &k, &doc));
+  swapped = 0;
+  TU_OK(d, pd_compare_and_swap(d, &k, &doc, &desired, &swapped));
+  assert_true(swapped);
   pd_val nan_doc = pd_bytes(nan_loose, sizeof nan_loose);
   nan_doc.kind = PD_PACKED;
   TU_OK(d, pd_set(d, &k2, &nan_doc));

@@ -148,6 +148,10 @@ static int child_of_a_transaction(void *arg) {
   if (pd_set(parent_handle, &k9, &v) != PD_EFORKED) return 3;
   if (!strstr(pd_errmsg(parent_handle), "forked while a write transaction")) return 4;
   if (pd_begin(parent_handle) != PD_EFORKED) return 5;
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = "other"; /* a new namespace: opening it would write */
+  pd_dict *other = NULL;
+  if (pd_open(&other, pd_path(parent_handle), &o) != PD_EFORKED) return 6;
   pd_close(parent_handle);
   return 0;
 }
