@@ -107,22 +107,24 @@ void pd__conn_unregister(pd_dict *d, int closed) {
 }
 
 /* Read-locks [start, start + len) of the file at path through *fd (opened
- * on first use), if that file is still the inode the connection opened. */
-static void read_lock(int *fd, const char *path, const pd__conn_entry *e, off_t start,
-                      off_t len, int check_identity) {
+ * on first use), if that file is still the inode the connection opened;
+ * 0 if it is not (or cannot be opened). */
+static int read_lock(int *fd, const char *path, const pd__conn_entry *e, off_t start,
+                     off_t len, int check_identity) {
   if (*fd < 0) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) return;
+    if (*fd < 0) return 0;
   }
   struct stat st;
   if (check_identity && (fstat(*fd, &st) != 0 || st.st_dev != e->dev || st.st_ino != e->ino))
-    return; /* replaced since: the connection's inode is not this one */
+    return 0; /* replaced since: the connection's inode is not this one */
   struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
   for (int i = 0; i < LOCK_TRIES; i++) {
-    if (fcntl(*fd, F_SETLK, &fl) == 0 || (errno != EAGAIN && errno != EACCES)) return;
+    if (fcntl(*fd, F_SETLK, &fl) == 0 || (errno != EAGAIN && errno != EACCES)) return 1;
     struct timespec ts = {0, LOCK_RETRY_NS};
     nanosleep(&ts, NULL);
   }
+  return 1;
 }
 
 /* Runs in the child right after fork(), with one thread: only
@@ -131,8 +133,10 @@ void pd__conn_fork_child(void) {
   pthread_mutex_init(&registry_lock, NULL); /* no other thread holds it here */
   for (pd__conn_entry *e = registry; e; e = e->next) {
     if (!sqlite3_get_autocommit(e->db)) e->held_write = 1; /* a field read */
-    read_lock(&e->db_fd, e->db_path, e, DB_SHARED_FIRST, DB_SHARED_SIZE, 1);
-    read_lock(&e->shm_fd, e->shm_path, e, SHM_DMS_BYTE, 1, 0);
+    /* The -shm only when the database is still the connection's: a -shm
+     * beside a replaced file belongs to that file's users. */
+    if (read_lock(&e->db_fd, e->db_path, e, DB_SHARED_FIRST, DB_SHARED_SIZE, 1))
+      read_lock(&e->shm_fd, e->shm_path, e, SHM_DMS_BYTE, 1, 0);
   }
 }
 

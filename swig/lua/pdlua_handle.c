@@ -271,6 +271,7 @@ int pdlua_len(lua_State *L) {
 int pdlua_pcall_unyieldable(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   int ok = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) == 0;
+  luaL_checkstack(L, 1, "permadict: too many results from a transaction function");
   lua_pushboolean(L, ok);
   lua_insert(L, 1);
   return lua_gettop(L);
