@@ -368,6 +368,14 @@ def test_readonly__answers_what_needs_no_write(db_path):
             r.pop("a", None)  # present: popping it would write
         with pytest.raises(PermissionError):
             r.setdefault("new", 0)
+        with pytest.raises(PermissionError):
+            r.popitem()  # not empty: popping would write
+    with Permadict(db_path) as w:
+        w.clear()
+    with Permadict(db_path, readonly=True) as r:
+        with pytest.raises(KeyError) as e:
+            r.popitem()  # empty: nothing to write, a dict's answer
+        assert not isinstance(e.value, PermissionError)
 
 
 def test_setdefault__present_key_does_not_convert_the_default(db_path):

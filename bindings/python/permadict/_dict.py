@@ -538,6 +538,9 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
         KeyError when empty. (A dict pops the last inserted item instead.)
         """
+        if self._readonly and len(self) == 0:
+            # Popping from an empty dict writes nothing: answer as a dict would.
+            raise KeyError("popitem(): dictionary is empty")
         with self._lock, self._atomic():
             c = self._open_cursor(False)
             try:
