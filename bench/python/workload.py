@@ -47,3 +47,8 @@ class Workload:
         """seq in the shuffled order, cut into chunks for the timed loops."""
         shuffled = [seq[i] for i in self.order]
         return [shuffled[i:i + CHUNK] for i in range(0, len(shuffled), CHUNK)]
+
+    @staticmethod
+    def chunks_in_order(seq):
+        """seq as it is, cut into chunks: new keys are set in key order, as C and Lua do."""
+        return [seq[i:i + CHUNK] for i in range(0, len(seq), CHUNK)]
