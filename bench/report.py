@@ -73,13 +73,14 @@ class Figures:
     """Medians, spreads and failures of the kv suite, keyed (lang, store, kind, op)."""
 
     def __init__(self, rows):
-        self.values, self.errors = {}, {}
+        self.values, self.errors, self.failed_runs = {}, {}, {}
         for r in rows:
             if r.get("suite") != "kv":
                 continue
             key = (r["lang"], r["store"], r["kind"], r["op"])
             if "error" in r:
                 self.errors.setdefault(key, r["error"])
+                self.failed_runs[key] = self.failed_runs.get(key, 0) + 1
             else:
                 self.values.setdefault(key, []).append(r["us"])
 
@@ -95,6 +96,9 @@ class Figures:
         text = fmt_us(statistics.median(v))
         if len(v) > 1:
             text += f" <sub>{fmt_num(min(v))}–{fmt_num(max(v))}</sub>"
+        failed = self.failed_runs.get(key, 0)
+        if failed:  # the median is of the runs that completed: say so
+            text += f" <sub>({failed} of {failed + len(v)} runs failed)</sub>"
         if versus is not None:
             pd = self.median(versus)
             if pd:
@@ -153,8 +157,9 @@ def miss_text(value, bound, limit, unit):
     if bound == "max":
         if limit == 0:
             return f"**missed** ({fmt_num(value)} instead of 0)"
-        return f"**missed** by {value / limit:.2g}× ({fmt_num(value - limit)} {unit} over)"
-    return f"**missed**: {fmt_num(value)} {unit} is {limit / value:.2g}× short" if value else "**missed**"
+        return f"**missed** by {100 * (value / limit - 1):.0f}% ({fmt_num(value - limit)} {unit} over)"
+    return (f"**missed**: {fmt_num(value)} {unit} is {100 * (1 - value / limit):.0f}% short"
+            if value else "**missed**")
 
 
 def kv_target_value(fig, figure):
@@ -293,7 +298,8 @@ def main():
            f"{meta['runs']} run(s)**, with the range over the runs in small print; the runs are "
            "rounds in which every store of a language takes its turn, each round starting at the "
            "next store, so a slow minute of the machine falls on all of them. Timed loops run over the "
-           f"keys in a shuffled order and stop after {meta['budget_ms']} ms (autocommit sets: 5 times "
+           "keys in a shuffled order (autocommit sets of new keys: in key order, in every language) "
+           f"and stop after {meta['budget_ms']} ms (autocommit sets: 5 times "
            "that, to hold several WAL checkpoints of every store) or at the last key, whichever "
            "comes first (slow operations are sampled). Reads are measured warm: one untimed pass over "
            "every key first, as a long-running process re-reading its data would; get_first is the first "
