@@ -288,7 +288,8 @@ class ShelveStore(Store):
 
 class LmdbStore(Store):
     name = "lmdb"
-    note = ("py-lmdb, sync=False (like synchronous=NORMAL), one read transaction per get; "
+    note = ("py-lmdb, sync=False (like synchronous=NORMAL, but it never syncs where SQLite "
+            "syncs at each checkpoint), one read transaction per get; "
             "str keys/values UTF-8 encoded, ints and maps as MessagePack")
 
     def open(self):
