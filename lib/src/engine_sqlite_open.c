@@ -48,7 +48,8 @@ static const char free_slot_sql[] =
 
 /* Creates the namespace unless it exists, in one write transaction. */
 static int namespace_create(pd_dict *d) {
-  int rc = pd__exec(d, "BEGIN IMMEDIATE");
+  int rc = pd__fork_write_check(d);
+  if (!rc) rc = pd__exec(d, "BEGIN IMMEDIATE");
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
   int64_t slot = 0;
@@ -105,13 +106,6 @@ static int namespace_attach(pd_dict *d) {
       return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
                      d->name, d->path,
                      d->opts.readonly ? " (a read-only open never creates it)" : "");
-    /* fork_locks.c: creating it would wait out the timeout on a write lock
-     * this process inherited and can never release. */
-    if (pd__conn_write_blocked(d))
-      return pd__err(d, PD_EFORKED,
-                     "cannot create namespace '%s' in '%s' in this process: it was forked "
-                     "while a write transaction on the file was open",
-                     d->name, d->path);
     int rc = namespace_create(d);
     if (rc) return rc;
   }
@@ -246,6 +240,8 @@ int pd__sq_connect(pd_dict *d) {
     if (rc) return rc;
     d->file_dev = info.dev;
     d->file_ino = info.ino;
+    /* Before anything can write: creating the namespace may (fork_locks.c). */
+    d->fork_write_blocked = pd__conn_write_blocked(d);
   }
   /* Caveat "Threads": NOMUTEX, since a handle serves one thread at a time
    * (enforced by pd__enter). Never SQLITE_OPEN_CREATE on a file: it exists
@@ -312,7 +308,6 @@ int pd__sq_connect(pd_dict *d) {
   if (!d->memory) { /* fork_locks.c: a child must hold its locks */
     rc = pd__conn_register(d);
     if (rc) goto fail;
-    d->fork_write_blocked = pd__conn_write_blocked(d);
   }
   d->fork_generation = pd__fork_generation_now();
   return PD_OK;

@@ -87,7 +87,8 @@ static void carry_keep(pd_dict *d) {
  * stat this costs is paid once per write transaction, never per read. */
 int pd__sq_write_begin(pd_dict *d) {
   pd__sq_ns_forget(d);
-  int rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
+  int rc = pd__fork_write_check(d);
+  if (!rc) rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
   if (rc) return rc;
   rc = pd__file_identity_check(d);
   if (rc) pd__sq_rollback(d);

@@ -23,9 +23,10 @@
  * them with everything else. A connection that held more at fork() (the
  * write lock of an open transaction) cannot be made whole: that lock is
  * exclusive, and the record says this process holds it, so SQLite would let
- * no connection of the child write the file. pd__conn_write_blocked tells,
- * and a write there fails at once with PD_EFORKED instead of waiting out its
- * timeout.
+ * no connection of the child write the file. pd__conn_write_blocked tells
+ * at connect, and pd__fork_write_check, run before each of the engine's two
+ * BEGIN IMMEDIATEs (a write transaction, creating a namespace), fails it at
+ * once with PD_EFORKED instead of waiting out its timeout.
  *
  * Every SQLite connection on a file is registered here while it is open,
  * and forever once a child has inherited it: the record of a grandchild
@@ -147,4 +148,13 @@ int pd__conn_write_blocked(const pd_dict *d) {
     blocked = e->held_write && e->dev == d->file_dev && e->ino == d->file_ino;
   pthread_mutex_unlock(&registry_lock);
   return blocked;
+}
+
+int pd__fork_write_check(pd_dict *d) {
+  if (!d->fork_write_blocked) return PD_OK;
+  return pd__err(d, PD_EFORKED,
+                 "cannot write '%s' in this process: it was forked while a write "
+                 "transaction on the file was open, and the lock that transaction "
+                 "held cannot be released here (fork outside transactions)",
+                 d->path);
 }

@@ -268,6 +268,8 @@ int pd__conn_register(pd_dict *d);
 void pd__conn_unregister(pd_dict *d, int closed);
 void pd__conn_fork_child(void);
 int pd__conn_write_blocked(const pd_dict *d);
+/* PD_EFORKED with its message when d->fork_write_blocked, else PD_OK. */
+int pd__fork_write_check(pd_dict *d);
 void pd__fork_watch_install(void);
 
 /* fork_gate.c: calls inside SQLite hold the gate; fork() waits for them.

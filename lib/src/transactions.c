@@ -12,19 +12,9 @@
 
 #include "engine.h"
 
-/* fork_locks.c: this process inherited the file's write lock. */
-static int fork_blocked(pd_dict *d) {
-  return pd__err(d, PD_EFORKED,
-                 "cannot write '%s' in this process: it was forked while a write "
-                 "transaction on the file was open, and the lock that transaction "
-                 "held cannot be released here (fork outside transactions)",
-                 d->path);
-}
-
 int pd__write_allowed(pd_dict *d) {
   if (d->opts.readonly)
     return pd__err(d, PD_EREADONLY, "handle on '%s' is read-only", d->path);
-  if (d->fork_write_blocked) return fork_blocked(d);
   if (d->txn_failed_rc)
     return pd__err(d, PD_EMISUSE,
                    "the transaction on '%s' was rolled back after an earlier error; "
@@ -79,7 +69,6 @@ int pd_begin(pd_dict *d) {
   if (d->opts.readonly)
     return pd__leave(d, pd__err(d, PD_EREADONLY,
                                 "pd_begin: handle on '%s' is read-only", d->path));
-  if (d->fork_write_blocked) return pd__leave(d, fork_blocked(d));
   pd__cache_invalidate(d);
   rc = d->engine->write_begin(d);
   if (rc == PD_OK) d->in_txn = 1;
