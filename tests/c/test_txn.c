@@ -238,17 +238,34 @@ static void helper_stop(helper *h) {
   assert_int_equal(tu_wait(h->pid), 0);
 }
 
-/* A VFS over SQLite's default one whose only difference is a hook: once
- * armed, the moment a connection of this process lets go of the WAL write
- * lock (the end of COMMIT, before the library reads the commit stamp) it
- * has the helper commit, then lets the caller go on. That is the window
- * the version carry must not be fooled by, made wide and certain. */
+/* A VFS over SQLite's default one with two hooks. Once armed, the moment a
+ * connection of this process lets go of the WAL write lock (the end of
+ * COMMIT, before the library reads the commit stamp) it has the helper
+ * commit, then lets the caller go on. That is the window the version carry
+ * must not be fooled by, made wide and certain. And while fail_reads is
+ * set, every read of the database or its WAL fails as a disk would. */
 static sqlite3_vfs *real_vfs, shim_vfs;
-static const sqlite3_io_methods *real_io;
-static sqlite3_io_methods shim_io;
+/* The database and its WAL have methods of their own (the WAL's take no
+ * locks), so each is wrapped apart. */
+static const sqlite3_io_methods *real_io, *real_wal_io;
+static sqlite3_io_methods shim_io, shim_wal_io;
 static helper *armed_helper;
 static char armed_cmd; /* 0 once the hook has run */
 static int64_t armed_reply;
+static int fail_reads, reads_failed;
+
+static int read_fails(void) {
+  reads_failed += fail_reads;
+  return fail_reads;
+}
+
+static int shim_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 ofst) {
+  return read_fails() ? SQLITE_IOERR_READ : real_io->xRead(f, buf, n, ofst);
+}
+
+static int shim_wal_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 ofst) {
+  return read_fails() ? SQLITE_IOERR_READ : real_wal_io->xRead(f, buf, n, ofst);
+}
 
 static int shim_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
   int rc = real_io->xShmLock(f, ofst, n, flags);
@@ -275,8 +292,17 @@ static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fl
       real_io = f->pMethods;
       shim_io = *real_io;
       shim_io.xShmLock = shim_shm_lock;
+      shim_io.xRead = shim_read;
     }
     if (f->pMethods == real_io) f->pMethods = &shim_io;
+  }
+  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && f->pMethods) {
+    if (!real_wal_io) {
+      real_wal_io = f->pMethods;
+      shim_wal_io = *real_wal_io;
+      shim_wal_io.xRead = shim_wal_read;
+    }
+    if (f->pMethods == real_wal_io) f->pMethods = &shim_wal_io;
   }
   return rc;
 }
@@ -302,7 +328,7 @@ static void shim_install(void) {
 static void shim_remove(void) {
   int (*unreg)(sqlite3_vfs *) = (int (*)(sqlite3_vfs *))sqlite_fn("sqlite3_vfs_unregister");
   assert_int_equal(unreg(&shim_vfs), SQLITE_OK);
-  real_io = NULL;
+  real_io = real_wal_io = NULL;
 }
 
 static void arm(helper *h, char c) {
@@ -363,6 +389,52 @@ static void test_txn__commit_that_wrote_nothing_carries_no_version(void **state)
   tu_rmdir(dir);
 }
 
+/* SQLite rolls a transaction back by itself on an I/O error, also in a
+ * statement that only reads. A write after that must not go on as if the
+ * transaction were open (each write would commit alone, and the rest of the
+ * transaction later too): it is refused until pd_rollback. */
+static void test_txn__write_after_a_read_error_ended_the_transaction_is_refused(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "ioerr.db");
+  pd_dict *w = tu_open(path, NULL);
+  /* Enough entries for many pages, so that a lookup of the last key reads
+   * pages a new handle has not read yet. */
+  enum { N = 2000 };
+  char text[200];
+  memset(text, 'x', sizeof text);
+  pd_val v = pd_text(text, sizeof text), one = pd_int(1), out;
+  TU_OK(w, pd_begin(w));
+  for (int i = 0; i < N; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(w, pd_set(w, &k, &v));
+  }
+  TU_OK(w, pd_commit(w));
+  shim_install();
+  pd_dict *d = NULL;
+  TU_OK(NULL, pd_open(&d, path, NULL));
+  TU_OK(d, pd_begin(d));
+  pd_val last = pd_int(N - 1), fresh = pd_int(N);
+  reads_failed = 0;
+  fail_reads = 1;
+  int rc = pd_get(d, &last, &out);
+  fail_reads = 0;
+  assert_true(reads_failed > 0);
+  assert_int_equal(rc, PD_EIO);
+
+  assert_int_equal(pd_set(d, &fresh, &one), PD_EMISUSE);
+  assert_non_null(strstr(pd_errmsg(d), "rolled back"));
+  assert_int_equal(pd_get(w, &fresh, &out), PD_ENOTFOUND); /* nothing was written */
+  TU_OK(d, pd_rollback(d));
+  TU_OK(d, pd_set(d, &fresh, &one)); /* the handle works again */
+  TU_OK(w, pd_get(w, &fresh, &out));
+  pd_close(d);
+  shim_remove();
+  TU_OK(w, pd_check(w));
+  pd_close(w);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_txn__commit_and_rollback),
@@ -372,6 +444,7 @@ int main(void) {
       cmocka_unit_test(test_txn__two_threads_in_one_handle_is_misuse),
       cmocka_unit_test(test_txn__handles_taking_turns_see_each_others_commits),
       cmocka_unit_test(test_txn__commit_that_wrote_nothing_carries_no_version),
+      cmocka_unit_test(test_txn__write_after_a_read_error_ended_the_transaction_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(voi
   struct stat st;
   assert_int_equal(stat(wal, &st), 0);
   const off_t never_restarted = (off_t)2 * WRITERS * COMMITS_EACH * 4120;
+  print_message("WAL high-water mark: %lld bytes (%lld if it never restarts)\n",
+                (long long)st.st_size, (long long)never_restarted);
   if (st.st_size > never_restarted / 5 * 3)
     fail_msg("the WAL grew to %lld bytes (%lld if it never restarts)", (long long)st.st_size,
              (long long)never_restarted);
