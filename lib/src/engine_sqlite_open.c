@@ -215,6 +215,7 @@ void pd__sq_disconnect(pd_dict *d) {
     sqlite3_close_v2(d->db);
   }
   pd__conn_unregister(d, closing);
+  pd__wal_writeback_close(d);
   memset(d->stmts, 0, sizeof d->stmts);
   d->db = NULL;
   d->shm = NULL;
@@ -228,6 +229,7 @@ void pd__sq_disconnect(pd_dict *d) {
 int pd__sq_connect(pd_dict *d) {
   pd__file_info info = {0};
   int rc;
+  pd__wal_writeback_init(d); /* first: disconnect closes what it opens */
   d->memory = strcmp(d->path, ":memory:") == 0;
   if (!d->memory) {
     rc = pd__file_prepare(d->path, d->opts.readonly, d->opts.create, d->opts.durable,

@@ -233,6 +233,9 @@ struct pd_dict {
 
   /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
   int ckpt_frames;
+  /* The WAL opened read-only to start its write-back (wal_writeback.c):
+   * -1 not yet, -2 could not be opened. */
+  int wal_fd;
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -327,6 +330,10 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 void pd__busy_install(pd_dict *d);
 /* wal_checkpoint.c: checkpoints at most once per 3000 new WAL frames. */
 void pd__checkpoint_install(pd_dict *d);
+/* wal_writeback.c: from the WAL hook of a commit that ran no checkpoint. */
+void pd__wal_writeback_init(pd_dict *d);
+void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);
+void pd__wal_writeback_close(pd_dict *d);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
  * meanwhile (fork_gate.c): every sleep inside a call goes through here. */
