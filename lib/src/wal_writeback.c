@@ -50,8 +50,9 @@ void pd__wal_writeback_close(pd_dict *d) {
 
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames) {
 #ifdef SYNC_FILE_RANGE_WRITE
-  if (d->opts.durable || d->wal_fd == -2) return; /* FULL syncs every commit */
-  uint32_t before = d->begin_stamp_set ? pd__stamp_field(&d->begin_stamp, STAMP_MXFRAME) : 0;
+  /* durable: FULL syncs every commit. No stamp: which commit crossed is unknown. */
+  if (d->opts.durable || d->wal_fd == -2 || !d->begin_stamp_set) return;
+  uint32_t before = pd__stamp_field(&d->begin_stamp, STAMP_MXFRAME);
   if ((uint32_t)frames < before) before = 0; /* this commit restarted the WAL */
   if ((uint32_t)frames / WRITEBACK_FRAMES == before / WRITEBACK_FRAMES) return;
   if (d->wal_fd < 0) {
