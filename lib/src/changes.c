@@ -30,6 +30,14 @@ int pd_changes_open(pd_changes **out, pd_dict *d, int64_t since) {
   *out = NULL;
   int rc = pd__enter(d);
   if (rc) return rc;
+  /* Versions start at 0 (an empty namespace), so no change was ever made
+   * after a negative one: refused, before since + 1 reaches any engine's
+   * arithmetic (pd__log_rowid), rather than answered with a resync. */
+  if (since < 0)
+    return pd__leave(d, pd__err(d, PD_EINVALID,
+                                "pd_changes_open: since is %lld, but versions start at 0: "
+                                "since must be 0 or more",
+                                (long long)since));
   pd_changes *c = calloc(1, sizeof *c);
   if (!c) return pd__leave(d, pd__err(d, PD_ENOMEM, "out of memory"));
   rc = d->engine->changes(d, since, &c->list);

@@ -219,7 +219,7 @@ void pd__sq_disconnect(pd_dict *d) {
   memset(d->stmts, 0, sizeof d->stmts);
   d->db = NULL;
   d->shm = NULL;
-  d->carry_set = 0;
+  d->carry_set = d->begin_stamp_set = 0; /* stamps of this connection only */
   pd__sq_ns_forget(d);
   pd__sq_log_free(d);
 }

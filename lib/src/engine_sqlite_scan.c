@@ -256,14 +256,6 @@ static int load_changes(pd_dict *d, pd__change_list *c, int64_t since, int64_t u
 }
 
 int pd__sq_changes(pd_dict *d, int64_t since, pd__change_list *c) {
-  /* Versions start at 0 (an empty namespace), so no change was ever made
-   * after a negative one: refused, before since + 1 reaches rowid
-   * arithmetic (pd__log_rowid), rather than answered with a resync. */
-  if (since < 0)
-    return pd__err(d, PD_EINVALID,
-                   "pd_changes_open: since is %lld, but versions start at 0: "
-                   "since must be 0 or more",
-                   (long long)since);
   int opened = 0;
   int64_t version = 0;
   int found = 0;

@@ -68,8 +68,9 @@ typedef struct pd__stamp {
 } pd__stamp;
 /* Fields of SQLite's WAL-index header, which is the SQLite engine's stamp
  * (walformat.html 2.1; native byte order): iChange, bumped by every header
- * write. */
+ * write; mxFrame, the frames in the WAL. */
 #define PD__STAMP_ICHANGE 8
+#define PD__STAMP_MXFRAME 16
 static inline uint32_t pd__stamp_field(const pd__stamp *s, size_t at) {
   uint32_t v;
   memcpy(&v, s->b + at, sizeof v);

@@ -38,8 +38,6 @@
 #include "internal.h"
 
 #define WRITEBACK_FRAMES 768
-/* WalIndexHdr.mxFrame: frames in the WAL (SQLite's wal.c). */
-#define STAMP_MXFRAME 16
 
 void pd__wal_writeback_init(pd_dict *d) { d->wal_fd = -1; }
 
@@ -52,7 +50,7 @@ void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames) {
 #ifdef SYNC_FILE_RANGE_WRITE
   /* durable: FULL syncs every commit. No stamp: which commit crossed is unknown. */
   if (d->opts.durable || d->wal_fd == -2 || !d->begin_stamp_set) return;
-  uint32_t before = pd__stamp_field(&d->begin_stamp, STAMP_MXFRAME);
+  uint32_t before = pd__stamp_field(&d->begin_stamp, PD__STAMP_MXFRAME);
   if ((uint32_t)frames < before) before = 0; /* this commit restarted the WAL */
   if ((uint32_t)frames / WRITEBACK_FRAMES == before / WRITEBACK_FRAMES) return;
   if (d->wal_fd < 0) {
