@@ -80,9 +80,19 @@ int pd__map_sqlite_code(int src) {
   }
 }
 
+/* SQLite ends a transaction by itself on some errors (I/O, out of memory,
+ * a full disk), also in a statement that only reads. An explicit
+ * transaction it ended is given up (transactions.c): writing on would commit
+ * each write alone. */
+static int txn_end_note(pd_dict *d, int rc) {
+  if (d->in_txn && !d->txn_failed_rc && d->db && sqlite3_get_autocommit(d->db))
+    d->txn_failed_rc = rc;
+  return rc;
+}
+
 int pd__sqlite_err(pd_dict *d, int src, const char *what) {
   /* Busy only surfaces once the handle's whole timeout has passed. */
-  if ((src & 0xff) == SQLITE_BUSY) return pd__busy_err(d, what);
+  if ((src & 0xff) == SQLITE_BUSY) return txn_end_note(d, pd__busy_err(d, what));
   int ext = d->db ? sqlite3_extended_errcode(d->db) : src;
   /* The step result is authoritative; the connection's code may be stale. */
   if ((ext & 0xff) != (src & 0xff)) ext = src;
@@ -92,7 +102,7 @@ int pd__sqlite_err(pd_dict *d, int src, const char *what) {
            d->path);
   d->sqlite_errcode = ext;
   d->notfound_pending = 0;
-  return pd__map_sqlite_code(ext);
+  return txn_end_note(d, pd__map_sqlite_code(ext));
 }
 
 void pd__open_err_set(const char *fmt, ...) {

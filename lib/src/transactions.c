@@ -25,10 +25,6 @@ int pd__write_allowed(pd_dict *d) {
 
 int pd__write_begin(pd_dict *d, int *opened) {
   *opened = 0;
-  /* SQLite ends a transaction by itself on some errors (I/O, out of memory),
-   * also in a call that only reads. Writing on would commit each write
-   * alone: the transaction is given up instead, as after a failed write. */
-  if (d->in_txn && !d->txn_failed_rc && !d->engine->txn_active(d)) d->txn_failed_rc = PD_ERROR;
   int rc = pd__write_allowed(d);
   if (rc) return rc;
   pd__cache_invalidate(d);

@@ -429,6 +429,19 @@ static void test_txn__write_after_a_read_error_ended_the_transaction_is_refused(
   TU_OK(d, pd_set(d, &fresh, &one)); /* the handle works again */
   TU_OK(w, pd_get(w, &fresh, &out));
   pd_close(d);
+
+  /* pd_commit right after such a read says the same, not that no
+   * transaction is active. A new handle: d has the pages cached now. */
+  TU_OK(NULL, pd_open(&d, path, NULL));
+  TU_OK(d, pd_begin(d));
+  fail_reads = 1;
+  rc = pd_get(d, &last, &out);
+  fail_reads = 0;
+  assert_int_equal(rc, PD_EIO);
+  assert_int_equal(pd_commit(d), PD_EIO);
+  assert_non_null(strstr(pd_errmsg(d), "rolled back after an earlier error"));
+  assert_false(pd_in_transaction(d));
+  pd_close(d);
   shim_remove();
   TU_OK(w, pd_check(w));
   pd_close(w);
