@@ -230,6 +230,32 @@ static void test_atomic__a_document_not_in_canonical_form_is_stored_canonically(
   tu_rmdir(dir);
 }
 
+/* An expected document that is not valid matches nothing, wherever its
+ * defect sits: also behind a header that is valid but not canonical. */
+static void test_atomic__an_invalid_expected_document_matches_nothing(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  pd_dict *d = tu_open(tu_path(dir, "a.db"), NULL);
+  /* ["\xff"] with a short and with a long array header: bad UTF-8 */
+  static const unsigned char short_header[] = {0x91, 0xa1, 0xff};
+  static const unsigned char long_header[] = {0xdc, 0x00, 0x01, 0xa1, 0xff};
+  const unsigned char *docs[] = {short_header, long_header};
+  size_t lens[] = {sizeof short_header, sizeof long_header};
+  pd_val k = pd_text("k", 1), v = pd_int(7), desired = pd_int(8), got;
+  TU_OK(d, pd_set(d, &k, &v));
+  for (int i = 0; i < 2; i++) {
+    pd_val expected = pd_bytes(docs[i], lens[i]);
+    expected.kind = PD_PACKED;
+    int swapped = -1;
+    TU_OK(d, pd_compare_and_swap(d, &k, &expected, &desired, &swapped));
+    assert_int_equal(swapped, 0);
+    TU_OK(d, pd_get(d, &k, &got));
+    assert_int_equal(got.u.i, 7);
+  }
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 static void test_atomic__two_processes_incr_exact_total(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -258,6 +284,7 @@ int main(void) {
       cmocka_unit_test(test_atomic__compare_and_swap),
       cmocka_unit_test(test_atomic__arguments_from_the_last_get_survive_the_operation),
       cmocka_unit_test(test_atomic__a_document_not_in_canonical_form_is_stored_canonically),
+      cmocka_unit_test(test_atomic__an_invalid_expected_document_matches_nothing),
       cmocka_unit_test(test_atomic__two_processes_incr_exact_total),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
