@@ -333,7 +333,8 @@ PD_API int pd_incr(pd_dict *d, const pd_val *key, const pd_val *by,
 /* Store value only if key is absent; *inserted (may be NULL) says which. */
 PD_API int pd_set_if_absent(pd_dict *d, const pd_val *key,
                             const pd_val *value, int *inserted);
-/* Read and delete in one step; PD_ENOTFOUND if absent. */
+/* Read and delete in one step; PD_ENOTFOUND if absent (a read-only handle
+ * answers that too, and PD_EREADONLY for a key that is there). */
 PD_API int pd_pop(pd_dict *d, const pd_val *key, pd_val *out);
 /* Store value and return what was there: *found (may be NULL) is 0 and
  * *old is PD_NULL when the key was absent. */

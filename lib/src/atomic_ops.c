@@ -97,6 +97,12 @@ int pd_pop(pd_dict *d, const pd_val *key, pd_val *out) {
   BEGIN_OP(d, key)
   pd_val old;
   int found = 0;
+  if (!rc && d->opts.readonly) {
+    /* Popping an absent key writes nothing: a read-only handle can say so. */
+    rc = pd__read_item(d, key, NULL, &found);
+    if (!rc) rc = found ? pd__write_allowed(d) : pd__err_not_found(d, key);
+    return pd__leave(d, rc);
+  }
   if (!rc) rc = pd__write_begin(d, &opened);
   if (rc) return pd__leave(d, rc);
   pd__buf aside = out_set_aside(d, key, NULL, NULL);

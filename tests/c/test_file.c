@@ -222,6 +222,9 @@ static void test_file__readonly_handle_refuses_writes(void **state) {
   assert_int_equal(pd_delete(r, &k), PD_EREADONLY);
   assert_int_equal(pd_clear(r), PD_EREADONLY);
   assert_int_equal(pd_incr(r, &k, &v, NULL), PD_EREADONLY);
+  assert_int_equal(pd_pop(r, &k, &out), PD_EREADONLY);
+  pd_val absent = pd_text("absent", 6);
+  assert_int_equal(pd_pop(r, &absent, &out), PD_ENOTFOUND); /* nothing to write */
   assert_int_equal(pd_begin(r), PD_EREADONLY);
   assert_int_equal(pd_drop_namespace(r, "default"), PD_EREADONLY);
   assert_non_null(strstr(pd_errmsg(r), "read-only"));

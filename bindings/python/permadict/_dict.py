@@ -518,14 +518,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         """Remove key and return its value (atomically); default, or KeyError, when absent."""
         try:
             return self._retry(_pop, key)
-        except NotFoundError:
-            if default is _MISSING:
-                raise KeyError(key) from None
-            return default
-        except ReadOnlyError:
-            # Popping an absent key writes nothing: a read-only Permadict can answer it.
-            if key in self:
-                raise
+        except NotFoundError:  # also from a read-only Permadict (pd_pop)
             if default is _MISSING:
                 raise KeyError(key) from None
             return default
