@@ -15,7 +15,7 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTup
 
 from . import _core
 from ._errors import (ClosedError, DecodeError, Error, ForkedError, MisuseError, NotFoundError,
-                      ReadOnlyError, ResyncNeeded)
+                      ResyncNeeded)
 from ._views import ItemsView, KeysView, ValuesView
 
 Key = Union[str, int, bytes]
