@@ -280,17 +280,21 @@ PDLUA_STATUS(pd_get_and_set)
  * converts to the integer 1 and never equals the stored float: when the
  * stored value is a float, the float form is the expected one. (A read from
  * the handle's cache, not a second write transaction after a failed swap:
- * should the value change in between, the swap fails, as it must.) */
+ * should the value change in between, the swap fails, as it must.) The
+ * choice is made before each attempt: on a handle inherited across fork()
+ * the first read fails too, and the retry after reopening must choose. */
 %exception pd_compare_and_swap %{
   {
+    pd_val *given = arg3;
     pd_val float_form, stored;
-    if (arg3 && pdlua_float_form(L, 3, &float_form) && pd_get(arg1, arg2, &stored) == PD_OK &&
-        stored.kind == PD_FLOAT)
-      arg3 = &float_form;
-  }
-  $action
-  if (pdlua_reopen_after_fork(arg1, result)) {
-    $action
+    for (int attempt = 0;; attempt++) {
+      arg3 = given;
+      if (given && pdlua_float_form(L, 3, &float_form) && pd_get(arg1, arg2, &stored) == PD_OK &&
+          stored.kind == PD_FLOAT)
+        arg3 = &float_form;
+      $action
+      if (attempt || !pdlua_reopen_after_fork(arg1, result)) break;
+    }
   }
 %}
 %typemap(out) int pd_compare_and_swap %{

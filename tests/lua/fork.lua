@@ -43,6 +43,19 @@ T.case("the child reopens an inherited handle by itself", function()
   T.eq(d.parent, "after fork", "the parent's handle still works")
 end)
 
+T.case("a first compare_and_set in the child matches a whole float", function()
+  d.f = nil
+  permadict.incr(d, "f", 0.5)
+  permadict.incr(d, "f", 0.5) -- stored: the float 1.0, which LuaJIT reads as 1
+  local code = in_child(function()
+    -- the first call on the inherited handle, which reopens it first
+    -- (1, as LuaJIT reads the stored 1.0 back)
+    return permadict.compare_and_set(d, "f", 1, 2) and 0 or 1
+  end)
+  T.eq(code, 0, "child exit status")
+  T.eq(d.f, 2, "the child's swap is seen by the parent")
+end)
+
 T.case("inside a transaction begun before fork the child gets EFORKED", function()
   permadict.begin(d)
   d.in_txn = "parent"
