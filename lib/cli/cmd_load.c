@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "json_value.h"
+#include "key_arg.h"
 #include "open_dict.h"
 #include "report.h"
 
@@ -62,9 +63,12 @@ static int load_line(load_state *st, const char *line, size_t len) {
                   "else");
   } else {
     pd_val key, value;
+    char why[96];
     int rc = jv_to_key(k, st->key_enc, &key, &err);
     if (rc != PD_OK)
       ex = bad_line(st, "key", err.text);
+    else if (key_refused(&key, why, sizeof why)) /* before FILE is opened */
+      ex = bad_line(st, "key", why);
     else if ((rc = jv_to_value(v, st->value_enc, &value, &err)) != PD_OK)
       ex = bad_line(st, "value", err.text);
     else if (!st->d && (ex = load_begin(st)) != CLI_EXIT_OK)

@@ -28,16 +28,28 @@ static int parse_int64(const char *text, int64_t *out) {
   return 0;
 }
 
+int key_refused(const pd_val *key, char *why, size_t cap) {
+  if (key->kind == PD_INT) return 0;
+  if (key->u.s.len > PD_MAX_KEY_BYTES) {
+    snprintf(why, cap, "is %zu bytes long; the limit is %d bytes", key->u.s.len,
+             PD_MAX_KEY_BYTES);
+    return 1;
+  }
+  if (key->kind == PD_TEXT && !pd_utf8_valid(key->u.s.ptr, key->u.s.len)) {
+    snprintf(why, cap, "is not valid UTF-8");
+    return 2;
+  }
+  return 0;
+}
+
 /* A text or bytes key the library would refuse is a usage error, found
  * before the file is opened (a mistyped key must not create a file). */
 static int key_storable(const pd_val *key, const char *what) {
-  if (key->u.s.len > PD_MAX_KEY_BYTES)
-    return cli_fail(CLI_EXIT_USAGE, NULL, "%s is %zu bytes long; the limit is %d bytes",
-                    what, key->u.s.len, PD_MAX_KEY_BYTES);
-  if (key->kind == PD_TEXT && !pd_utf8_valid(key->u.s.ptr, key->u.s.len))
-    return cli_fail(CLI_EXIT_USAGE, NULL,
-                    "%s is not valid UTF-8 (give a bytes key with --hex-key)", what);
-  return CLI_EXIT_OK;
+  char why[96];
+  int refused = key_refused(key, why, sizeof why);
+  if (!refused) return CLI_EXIT_OK;
+  return cli_fail(CLI_EXIT_USAGE, NULL, "%s %s%s", what, why,
+                  refused == 2 ? " (give a bytes key with --hex-key)" : "");
 }
 
 int key_arg_parse(key_arg *out, const cli_args *args, const char *text,

@@ -23,6 +23,10 @@ int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
                   const char *what);
 void key_arg_free(key_arg *k);
 
+/* Whether the library would refuse key: 0 no, 1 too long, 2 text that is
+ * not valid UTF-8; the reason in why ("is ... bytes long; ..."). */
+int key_refused(const pd_val *key, char *why, size_t cap);
+
 /* How messages show a key: text as a JSON string, an integer in decimal,
  * bytes as 0x<hex>; long keys are cut. Writes into buf (NUL-terminated). */
 void key_describe(const pd_val *key, char *buf, size_t size);

@@ -297,7 +297,8 @@ def test_load__names_the_bad_line_and_why(db):
 
 
 def test_load__input_bad_from_its_first_line_creates_no_file(db):
-    for text in ("not json\n", '{"key": "a", "value": 18446744073709551616}\n'):
+    too_long = '{"key": "%s", "value": 1}\n' % ("k" * 5000)  # over the 4,096-byte limit
+    for text in ("not json\n", '{"key": "a", "value": 18446744073709551616}\n', too_long):
         assert_one_line_error(permadict("load", db, stdin=text), 3, db)
         assert not os.path.exists(db), text
 
