@@ -114,6 +114,10 @@ static void test_fork__child_commits_survive_the_parent_closing(void **state) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) _exit(child_writes_after_parent_left(to_child[0], to_parent[1]));
+  /* The child's ends closed here: a child that exits early is a failed
+   * read at once, not a wait for the test's timeout. */
+  close(to_child[0]);
+  close(to_parent[1]);
   char b;
   assert_int_equal(read(to_parent[0], &b, 1), 1);
   pd_close(parent_handle); /* the parent lets go */
@@ -130,10 +134,8 @@ static void test_fork__child_commits_survive_the_parent_closing(void **state) {
   pd_dict *d = tu_open(path, NULL);
   TU_OK(d, pd_check(d));
   pd_close(d);
-  close(to_child[0]);
   close(to_child[1]);
   close(to_parent[0]);
-  close(to_parent[1]);
   tu_rmdir(dir);
 }
 

@@ -239,14 +239,15 @@ local function rss_mib()
   return pages and pages * 4096 / 2 ^ 20
 end
 
+-- A finalizer that raises while a value is unpacked aborts the read
+-- halfway. Only 5.1 and LuaJIT pass such an error on to the read (5.3
+-- rarely runs a finalizer there, 5.4 makes its error a warning), so only
+-- there can this be made to happen, and only there is the case run.
+local finalizer_errors_reach_reads = T.lua_version == "5.1" or T.lua_version == "luajit"
+if finalizer_errors_reach_reads then
 T.case("an error in the middle of a read gives the decoder back", function()
-  -- A finalizer that raises while a value is unpacked (5.1 and LuaJIT pass
-  -- such errors on; 5.3 rarely runs it there; 5.4 never) aborts the read
-  -- halfway. Each decoder left behind would keep its copy of the 33 MiB
-  -- document.
-  if not rss_mib() then
-    return
-  end
+  -- Each decoder left behind would keep its copy of the 33 MiB document.
+  T.truthy(rss_mib(), "/proc/self/statm is readable")
   local many = {}
   for i = 1, 5000 do
     many[i] = { i }
@@ -265,7 +266,7 @@ T.case("an error in the middle of a read gives the decoder back", function()
   local function read() return d.huge end
   local pause = collectgarbage("setpause", 100)
   local stepmul = collectgarbage("setstepmul", 400)
-  local before
+  local before, failed_reads = nil, 0
   for i = 1, 8 do
     collectgarbage()
     collectgarbage()
@@ -274,18 +275,23 @@ T.case("an error in the middle of a read gives the decoder back", function()
     end
     bomb()
     armed = true
-    pcall(read)
+    local ok, err = pcall(read)
     armed = false
+    if not ok and tostring(err):find("finalizer bomb", 1, true) then
+      failed_reads = failed_reads + 1
+    end
   end
   collectgarbage()
   collectgarbage()
   collectgarbage("setpause", pause)
   collectgarbage("setstepmul", stepmul)
   local grown = rss_mib() - before
+  T.truthy(failed_reads > 0, "the finalizer's error ended a read halfway")
   T.truthy(grown < 33, ("no decoder kept per failed read (grew %.0f MiB)"):format(grown))
   T.eq(type(r.huge), "table", "reads work afterwards")
   d.huge = nil
 end)
+end
 
 local function nest(depth)
   local t = "leaf"
