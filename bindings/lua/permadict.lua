@@ -70,7 +70,8 @@ function M.private(tag, data)
   if type(tag) ~= "number" or type(data) ~= "string" then
     invalid("private", "expected (number tag, string data)", 2)
   end
-  -- The C side would otherwise round 1.9 to tag 1 (a Python pickle).
+  -- Refused where the value is made, not only when it is stored (the C side
+  -- checks again then, for private values built by hand).
   if tag % 1 ~= 0 or tag < 1 or tag > 127 then
     invalid("private", "tag " .. tostring(tag) .. " is not an integer in 1..127", 2)
   end

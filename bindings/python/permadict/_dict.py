@@ -19,10 +19,10 @@ from ._errors import (ClosedError, DecodeError, Error, ForkedError, MisuseError,
 from ._views import ItemsView, KeysView, ValuesView
 
 Key = Union[str, int, bytes]
-PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
-"""A file path: str, bytes or path-like, as ``open()`` takes it."""
 """What a key can be: str, int (signed 64-bit) or bytes. ``1``, ``"1"`` and ``b"1"``
 are three different keys, as in a dict."""
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""A file path: str, bytes or path-like, as ``open()`` takes it."""
 
 _T = TypeVar("_T")
 _MISSING: Any = object()
@@ -257,12 +257,10 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         self._timeout = timeout
         self._durable = bool(durable)
         self._pickle = bool(pickle)
-        if not isinstance(self._name, str):
-            raise TypeError(f"name must be a str, not {type(self._name).__name__}")
         _check_namespace_name(self._name)
-        # Bytes for C: os.fsencode gives back the exact name even when it is not
-        # UTF-8; _core.open refuses a NUL (ValueError) rather than cut the path.
-        self._h = _core.open(os.fsencode(self._path), self._options())
+        # _core.open encodes the path as os.fsencode does (the exact name, even
+        # when it is not UTF-8) and refuses a NUL (ValueError) rather than cut it.
+        self._h = _core.open(self._path, self._options())
         if self._pickle:
             _set_pickle(self._h, 1)
         _open_dicts[id(self)] = self
@@ -570,8 +568,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         while writing can leave some items in an enclosing transaction: let
         its exception roll that back.
         """
-        items = list(_pairs(other))
-        items.extend(kwds.items())
+        items = (*_pairs(other), *kwds.items())  # a tuple: _set_many takes it as it is
         if not items:
             return  # nothing to write: no transaction (a read-only Permadict allows it)
         with self._lock, self._atomic():
@@ -926,8 +923,11 @@ def _blame(e: DecodeError, key: Any) -> None:
 
 
 def _check_namespace_name(name: Any) -> None:
-    """C sees a name up to its first NUL: refuse one rather than use another namespace."""
-    if isinstance(name, str) and "\0" in name:
+    """A name is a str, and C sees it up to its first NUL: refuse one rather than
+    use another namespace."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, not {type(name).__name__}")
+    if "\0" in name:
         raise ValueError(f"namespace name {name!r} contains a NUL character")
 
 
@@ -961,7 +961,7 @@ def namespaces(path: PathArg) -> List[str]:
     Opens none of them, so a file without a ``default`` namespace lists too;
     never creates or writes the file.
     """
-    return _core.file_namespaces(os.fsencode(path))
+    return _core.file_namespaces(path)
 
 
 def drop_namespace(path: PathArg, name: str) -> None:
@@ -969,13 +969,11 @@ def drop_namespace(path: PathArg, name: str) -> None:
 
     Creates nothing: a missing file or namespace is a :class:`NotFoundError`.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, not {type(name).__name__}")
     _check_namespace_name(name)
     # The namespace being dropped is the one opened, with create off: opening
     # "default" would create it (and the file) where it is missing. Timeout -1
     # is the core's default, 5 s, as Permadict's.
-    h = _core.open(os.fsencode(path), (name, False, False, -1, False))
+    h = _core.open(path, (name, False, False, -1, False))
     try:
         _core.drop_namespace(h, name)
     finally:
