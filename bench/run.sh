@@ -107,7 +107,7 @@ stage() {
 }
 
 say "C ($KEYS keys, $C_RUNS runs)"
-C_STORES="sqlite sqlite-mmap-readtxn lmdb"
+C_STORES="sqlite sqlite-mmap-readtxn sqlite-permadict-layout lmdb"
 [ $HAVE_C = 1 ] && C_STORES="permadict $C_STORES"
 for round in $(seq "$C_RUNS"); do
   for s in $(rotated "$round" $C_STORES); do

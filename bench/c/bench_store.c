@@ -9,7 +9,8 @@ static const bench_store *const stores[] = {
 #ifdef BENCH_HAVE_PERMADICT
     &bench_store_permadict,
 #endif
-    &bench_store_sqlite, &bench_store_sqlite_readtxn, &bench_store_lmdb, NULL};
+    &bench_store_sqlite, &bench_store_sqlite_readtxn, &bench_store_sqlite_permadict_layout,
+    &bench_store_lmdb, NULL};
 
 const bench_store *bench_store_find(const char *name) {
   for (int i = 0; stores[i]; i++)

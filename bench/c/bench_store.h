@@ -34,6 +34,7 @@ typedef struct bench_store {
 
 extern const bench_store bench_store_sqlite;
 extern const bench_store bench_store_sqlite_readtxn;
+extern const bench_store bench_store_sqlite_permadict_layout;
 extern const bench_store bench_store_lmdb;
 #ifdef BENCH_HAVE_PERMADICT
 extern const bench_store bench_store_permadict;

@@ -5,7 +5,11 @@
  * durability as permadict's default), every statement prepared once and
  * reused. The "readtxn" variant adds a 1 GiB mmap and holds one read
  * transaction across a run of reads: faster, but such a reader does not see
- * other processes' commits until it ends the transaction. */
+ * other processes' commits until it ends the transaction.
+ * The "permadict-layout" variant is raw SQLite in permadict's table and
+ * index (docs/FORMAT.md section 2) with permadict's upsert, but none of its
+ * change log, read cache or checks: beside permadict in the same run it
+ * tells what SQLite costs in that layout and what permadict adds to it. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +32,33 @@ static const char *const sql_of[S_COUNT_OF] = {
     "BEGIN",
     "COMMIT"};
 
+/* The same statements over permadict's layout, in namespace 1; ?3 is the
+ * (even) rowid a new entry takes, as permadict chooses one. */
+static const char *const layout_sql_of[S_COUNT_OF] = {
+    "SELECT value FROM permadict_rows WHERE ns = 1 AND key = ?1 AND id & 1 = 0",
+    "SELECT id FROM permadict_rows WHERE ns = 1 AND key = ?1 AND id & 1 = 0",
+    "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?3, 1, ?1, 1, ?2) "
+    "ON CONFLICT (ns, key) WHERE id & 1 = 0 "
+    "DO UPDATE SET type = excluded.type, value = excluded.value",
+    "DELETE FROM permadict_rows WHERE ns = 1 AND key = ?1 AND id & 1 = 0",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "SELECT count(*) FROM permadict_rows WHERE ns = 1 AND id & 1 = 0",
+    "SELECT key, value FROM permadict_rows WHERE ns = 1 AND id & 1 = 0 ORDER BY key",
+    "BEGIN",
+    "COMMIT"};
+
+static const char layout_schema[] =
+    "CREATE TABLE IF NOT EXISTS permadict_rows (id INTEGER PRIMARY KEY, ns INTEGER NOT NULL,"
+    "  key, type INTEGER NOT NULL, value);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS permadict_rows_key ON permadict_rows (ns, key)"
+    "  WHERE id & 1 = 0;";
+
 typedef struct sqlite_store {
   sqlite3 *db;
   sqlite3_stmt *stmt[S_COUNT_OF];
+  int layout;      /* permadict's layout: sets bind next_id */
+  int64_t next_id; /* the next even rowid */
 } sqlite_store;
 
 static void sqlite_close(void *h) {
@@ -41,12 +69,25 @@ static void sqlite_close(void *h) {
   free(s);
 }
 
-static void *open_with(const char *path, int mmap_bytes_on, char *err,
+/* New entries take even rowids above every stored one. */
+static int next_id_after_stored(sqlite_store *s) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM permadict_rows", -1,
+                              &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    s->next_id = (sqlite3_column_int64(st, 0) | 1) + 1;
+  else
+    rc = SQLITE_ERROR;
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void *open_with(const char *path, int mmap_bytes_on, int layout, char *err,
                        size_t errlen) {
   sqlite_store *s = calloc(1, sizeof *s);
-  const char *setup =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-      "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY NOT NULL, value);";
+  const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  const char *schema = layout ? layout_schema
+                              : "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY NOT NULL, value);";
   if (!s) {
     snprintf(err, errlen, "out of memory");
     return NULL;
@@ -55,14 +96,18 @@ static void *open_with(const char *path, int mmap_bytes_on, char *err,
                       NULL) != SQLITE_OK)
     goto fail;
   sqlite3_busy_timeout(s->db, 5000);
-  if (sqlite3_exec(s->db, setup, NULL, NULL, NULL) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, setup, NULL, NULL, NULL) != SQLITE_OK ||
+      sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+    goto fail;
   if (mmap_bytes_on &&
       sqlite3_exec(s->db, "PRAGMA mmap_size=1073741824", NULL, NULL, NULL) != SQLITE_OK)
     goto fail;
   for (int i = 0; i < S_COUNT_OF; i++)
-    if (sqlite3_prepare_v3(s->db, sql_of[i], -1, SQLITE_PREPARE_PERSISTENT,
-                           &s->stmt[i], NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(s->db, layout ? layout_sql_of[i] : sql_of[i], -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK)
       goto fail;
+  s->layout = layout;
+  if (layout && next_id_after_stored(s) != 0) goto fail;
   return s;
 fail:
   snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -71,11 +116,15 @@ fail:
 }
 
 static void *sqlite_open(const char *path, char *err, size_t errlen) {
-  return open_with(path, 0, err, errlen);
+  return open_with(path, 0, 0, err, errlen);
 }
 
 static void *sqlite_open_mmap(const char *path, char *err, size_t errlen) {
-  return open_with(path, 1, err, errlen);
+  return open_with(path, 1, 0, err, errlen);
+}
+
+static void *sqlite_open_layout(const char *path, char *err, size_t errlen) {
+  return open_with(path, 0, 1, err, errlen);
 }
 
 /* Runs a statement that returns no row of interest to the end. */
@@ -111,8 +160,13 @@ static int sqlite_contains(void *h, const char *key) {
 }
 
 static int sqlite_set(void *h, const char *key, const bench_value *v) {
-  sqlite3_stmt *st = ((sqlite_store *)h)->stmt[S_SET];
+  sqlite_store *s = h;
+  sqlite3_stmt *st = s->stmt[S_SET];
   sqlite3_bind_text(st, 1, key, BENCH_KEY_LEN, SQLITE_STATIC);
+  if (s->layout) {
+    sqlite3_bind_int64(st, 3, s->next_id);
+    s->next_id += 2;
+  }
   switch (v->kind) {
   case BENCH_TEXT100:
     sqlite3_bind_text(st, 2, v->ptr, (int)v->len, SQLITE_STATIC);
@@ -184,3 +238,11 @@ const bench_store bench_store_sqlite_readtxn = {
     sqlite_open_mmap, sqlite_close, sqlite_get, sqlite_contains, sqlite_set, sqlite_del,
     sqlite_begin, sqlite_commit, sqlite_count, sqlite_iterate, sqlite_errmsg,
     sqlite_reads_begin, sqlite_reads_end, bench_remove_sqlite_files};
+
+const bench_store bench_store_sqlite_permadict_layout = {
+    "sqlite-permadict-layout",
+    "raw SQLite in permadict's table and partial (namespace, key) index with its upsert; "
+    "no change log, read cache or checks",
+    sqlite_open_layout, sqlite_close, sqlite_get, sqlite_contains, sqlite_set, sqlite_del,
+    sqlite_begin, sqlite_commit, sqlite_count, sqlite_iterate, sqlite_errmsg,
+    NULL, NULL, bench_remove_sqlite_files};
