@@ -6,7 +6,7 @@
  * reused. The "readtxn" variant adds a 1 GiB mmap and holds one read
  * transaction across a run of reads: faster, but such a reader does not see
  * other processes' commits until it ends the transaction.
- * The "permadict-layout" variant is raw SQLite in permadict's table and
+ * The "sqlite-permadict-layout" variant is raw SQLite in permadict's table and
  * index (docs/FORMAT.md section 2) with permadict's upsert, but none of its
  * change log, read cache or checks: beside permadict in the same run it
  * tells what SQLite costs in that layout and what permadict adds to it. */
