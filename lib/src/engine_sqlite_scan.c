@@ -10,6 +10,9 @@
  * sqlite3_value, so even a key of a storage class permadict never writes is
  * stepped past), so keys deleted meanwhile are simply skipped, never an
  * error. A short page is the last one: the iterator asks for no other.
+ * A NULL key (only a damaged file has one) sorts first and no key compares
+ * greater than it, so a full page of NULL keys is followed by the page of
+ * the first non-NULL keys: iteration goes on past the damage it reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,22 +44,26 @@ static int read_row(pd__page *p, sqlite3_stmt *st, int values) {
 /* The handle's statement for one shape of page, prepared on first use and
  * kept like the single-row ones: preparing it for every page cost a quarter
  * of a full iteration's time (~65,000 instructions a page of 256). */
+/* lower: 0 none, 1 from ?2, 2 after ?2 (the cursor), 3 after NULL keys. */
 static sqlite3_stmt *scan_stmt(pd_dict *d, int values, int lower, int upper, int *rc) {
-  int id = PD__ST_SCAN_ + (values * 3 + lower) * 2 + upper;
+  int id = PD__ST_SCAN_ + (values * 4 + lower) * 2 + upper;
   if (d->stmts[id]) return d->stmts[id];
   char sql[256];
   snprintf(sql, sizeof sql,
            "SELECT key%s FROM permadict_rows WHERE ns = ?1 AND id & 1 = 0%s%s "
            "ORDER BY key LIMIT ?4",
            values ? ", type, value" : "",
-           lower == 2 ? " AND key > ?2" : lower == 1 ? " AND key >= ?2" : "",
+           lower == 3   ? " AND key IS NOT NULL"
+           : lower == 2 ? " AND key > ?2"
+           : lower == 1 ? " AND key >= ?2"
+                        : "",
            upper ? " AND key < ?3" : "");
   return pd__stmt_of_sql(d, id, sql, rc);
 }
 
 int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *page) {
   sqlite3_value **last = (sqlite3_value **)cursor;
-  int lower = *last ? 2 : req->lo ? 1 : 0; /* 2: after the cursor */
+  int lower = !*last ? (req->lo ? 1 : 0) : sqlite3_value_type(*last) == SQLITE_NULL ? 3 : 2;
   int rc = PD_OK;
   sqlite3_stmt *st = scan_stmt(d, req->values != 0, lower, req->hi != NULL, &rc);
   if (!st) return rc;
@@ -264,8 +271,9 @@ int pd__sq_changes(pd_dict *d, int64_t since, pd__change_list *c) {
   if (!rc) rc = pd__sq_version(d, &version);
   if (!rc && since > version)
     rc = pd__err(d, PD_ERESYNC,
-                 "asked for changes after version %lld but namespace '%s' is at %lld "
-                 "(it was dropped and recreated): re-read everything",
+                 "asked for changes after version %lld but namespace '%s' is at %lld, "
+                 "so that version is not one of this namespace's (dropped and recreated "
+                 "since, or taken from another namespace): re-read everything",
                  (long long)since, d->name, (long long)version);
   if (!rc && since < version) {
     rc = pd__sq_ns_flush(d); /* pending log rows are written; the row too */

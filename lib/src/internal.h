@@ -124,7 +124,8 @@ typedef enum pd__stmt_id {
    * of values or not, the lower bound (none, inclusive, after the cursor)
    * and the upper bound (none, exclusive); SQL built on first use. */
   PD__ST_SCAN_,
-  PD__ST_SCAN_LAST_ = PD__ST_SCAN_ + 2 * 3 * 2 - 1,
+  /* scan pages: values or not x 4 lower bounds (engine_sqlite_scan.c) x upper or not */
+  PD__ST_SCAN_LAST_ = PD__ST_SCAN_ + 2 * 4 * 2 - 1,
   PD__ST_COUNT_
 } pd__stmt_id;
 

@@ -193,6 +193,8 @@ static void test_changes__dropped_and_recreated_namespace_resyncs(void **state) 
   TU_OK(a, pd_set(a, &k, &v));
   pd_changes *c;
   assert_int_equal(pd_changes_open(&c, a, 5), PD_ERESYNC);
+  assert_non_null(strstr(pd_errmsg(a), "version 5 but namespace 'ns' is at 1, so that version is "
+                                       "not one of this namespace's"));
   pd_close(a);
   pd_close(b);
   tu_rmdir(dir);

@@ -256,6 +256,45 @@ static void test_iter__undecodable_row_is_reported_and_skipped(void **state) {
   tu_rmdir(dir);
 }
 
+/* A NULL key (a damaged file) sorts first, and no key compares greater than
+ * it: a page that ends on one must not end the iteration. */
+static void test_iter__null_key_at_the_end_of_a_page_does_not_end_it(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "null.db");
+  pd_dict *d = tu_open(path, NULL);
+  pd_val v = pd_int(0);
+  for (int i = 1; i <= 5; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
+                                "VALUES (1000000, 1, NULL, 2, 0)"),
+                   0);
+  for (size_t page = 1; page <= 3; page++) {
+    pd_iter_options o = PD_ITER_OPTIONS_INIT;
+    o.page_size = page;
+    pd_iter *it;
+    pd_val k;
+    int64_t next = 1;
+    int errors = 0, rc;
+    TU_OK(d, pd_iter_open(&it, d, &o));
+    while ((rc = pd_iter_next(it, &k, NULL)) != PD_ITEROVER) {
+      if (rc == PD_EDECODE) {
+        errors++;
+        continue;
+      }
+      TU_OK(d, rc);
+      assert_int_equal(k.u.i, next++);
+    }
+    assert_int_equal(errors, 1);
+    assert_int_equal(next, 6); /* keys 1..5, all of them */
+    pd_iter_free(it);
+  }
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iter__keys_come_in_key_order),
@@ -265,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_iter__values_optional),
       cmocka_unit_test(test_iter__survives_concurrent_delete),
       cmocka_unit_test(test_iter__undecodable_row_is_reported_and_skipped),
+      cmocka_unit_test(test_iter__null_key_at_the_end_of_a_page_does_not_end_it),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,18 @@ def test_transaction__rolled_back_on_exception(db_path):
         assert d.copy() == {"keep": "old"}
 
 
+def test_transaction__closed_inside_raises_instead_of_losing_it_silently(db_path):
+    with Permadict(db_path) as d:
+        d["base"] = 0
+    d = Permadict(db_path)
+    with pytest.raises(permadict.ClosedError, match="closed inside its transaction"):
+        with d.transaction():
+            d["a"] = 1
+            d.close()
+    with Permadict(db_path) as again:
+        assert again.copy() == {"base": 0}  # the rollback, now said out loud
+
+
 def test_transaction__do_not_nest(db_path):
     with Permadict(db_path) as d:
         with d.transaction():

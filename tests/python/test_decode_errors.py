@@ -68,6 +68,16 @@ def test_removing_or_defaulting_a_bad_row_names_the_key(damaged, call):
     assert e.value.key == "b"
 
 
+@pytest.mark.parametrize("call", [lambda d: d.incr("c"), lambda d: d.compare_and_set("c", 3, 4)],
+                         ids=["incr", "compare_and_set"])
+def test_atomic_update_of_a_bad_row_names_the_key_and_changes_nothing(damaged, call):
+    with pytest.raises(DecodeError) as e:
+        call(damaged)
+    assert e.value.key == "c"
+    with pytest.raises(DecodeError):
+        damaged["c"]  # still the same unreadable row
+
+
 def test_popitem_of_a_bad_first_row_names_the_key(damaged):
     del damaged["a"]
     with pytest.raises(DecodeError) as e:

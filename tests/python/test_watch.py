@@ -252,6 +252,28 @@ def test_wait__timeouts_return_on_time(db_path):
             d.wait(v, -1)
 
 
+@pytest.mark.parametrize("timeout", [1e7, 1e12, float("inf")], ids=["116_days", "huge", "inf"])
+def test_wait__long_timeouts_wait_for_the_change(db_path, timeout):
+    """Beyond what poll() and a lock wait take at once (2^31 - 1 ms), a timeout
+    still just means "wait": no OverflowError."""
+    with Permadict(db_path, timeout=timeout) as d:
+        v = d.version
+        threading.Timer(0.1, d.__setitem__, ("k", 1)).start()
+        assert d.wait(v, timeout) == v + 1
+        threading.Timer(0.1, d.__setitem__, ("k", 2)).start()
+        assert next(d.watch(since=v + 1, timeout=timeout)).version == v + 2
+
+
+@pytest.mark.parametrize("timeout, error, says", [(float("nan"), ValueError, "nan"),
+                                                  (-1, ValueError, "-1"),
+                                                  ("5", TypeError, "str")])
+def test_bad_timeouts_are_named_when_opening_and_waiting(db_path, timeout, error, says):
+    with pytest.raises(error, match=says):
+        Permadict(db_path, timeout=timeout)
+    with Permadict(db_path) as d, pytest.raises(error, match=says):
+        d.wait(d.version, timeout)
+
+
 def test_wait__on_memory_dict_times_out_and_sees_other_threads(db_path):
     d = Permadict()
     v = d.version

@@ -8,6 +8,7 @@ import math
 import operator
 import os
 import select
+import threading
 import time
 import weakref
 from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Set,
@@ -174,8 +175,9 @@ class _Waker:
             pass
 
 
-def _deadline(timeout: Optional[float]) -> Optional[float]:
-    """The time.monotonic() at which a wait of timeout seconds ends; None: never."""
+def _timeout_seconds(timeout: Optional[float]) -> Optional[float]:
+    """timeout checked: a number of seconds >= 0, or None for no limit (as is
+    an infinite one)."""
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -183,7 +185,13 @@ def _deadline(timeout: Optional[float]) -> Optional[float]:
                         f"{type(timeout).__name__}")
     if not timeout >= 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
-    return time.monotonic() + timeout
+    return None if timeout == math.inf else timeout
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The time.monotonic() at which a wait of timeout seconds ends; None: never."""
+    t = _timeout_seconds(timeout)
+    return None if t is None else time.monotonic() + t
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -268,13 +276,8 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
             self.update(initial)
 
     def _options(self) -> Tuple[str, bool, bool, int, bool]:
-        t = self._timeout
-        if t is None:
-            timeout_ms = _FOREVER_MS
-        else:
-            if t < 0:
-                raise ValueError(f"timeout must be >= 0 seconds or None, not {t!r}")
-            timeout_ms = min(int(t * 1000), _FOREVER_MS)
+        t = _timeout_seconds(self._timeout)
+        timeout_ms = _FOREVER_MS if t is None else int(min(t * 1000, _FOREVER_MS))
         return (self._name, self._readonly, not self._readonly, timeout_ms, self._durable)
 
     # ------------------------------------------------------------- lifecycle
@@ -364,6 +367,14 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
             c.it = None
         self._cursors = weakref.WeakSet()
         _core.reopen(self._h)
+
+    def _retry_key(self, fn: Any, key: Any, *args: Any) -> Any:
+        """_retry of a call on one key: a DecodeError it raises names that key."""
+        try:
+            return self._retry(fn, key, *args)
+        except DecodeError as e:
+            _blame(e, key)
+            raise
 
     def _retry(self, fn: Any, *args: Any) -> Any:
         """Call fn(handle, *args) with the lock held; after fork(), reopen and call again."""
@@ -515,14 +526,11 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     def pop(self, key: Key, default: Any = _MISSING) -> Any:
         """Remove key and return its value (atomically); default, or KeyError, when absent."""
         try:
-            return self._retry(_pop, key)
+            return self._retry_key(_pop, key)
         except NotFoundError:  # also from a read-only Permadict (pd_pop)
             if default is _MISSING:
                 raise KeyError(key) from None
             return default
-        except DecodeError as e:
-            _blame(e, key)
-            raise
 
     def popitem(self) -> Tuple[Key, Any]:
         """Remove and return the first (key, value) in key order, atomically.
@@ -637,7 +645,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         """
         if isinstance(by, bool) or not isinstance(by, (int, float)):
             raise TypeError(f"incr() by must be an int or float, not {type(by).__name__}")
-        return self._retry(_core.incr, key, by)
+        return self._retry_key(_core.incr, key, by)
 
     def compare_and_set(self, key: Key, old: Any, new: Any) -> bool:
         """If key holds ``old``, store ``new``, atomically; return whether it did.
@@ -645,7 +653,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         ``old=ABSENT`` means "only if key is absent"; ``new=ABSENT`` deletes the key.
         Values compare by stored form: ``1``, ``1.0`` and ``True`` are all different.
         """
-        return bool(self._retry(_core.compare_and_swap, key, old, new))
+        return bool(self._retry_key(_core.compare_and_swap, key, old, new))
 
     def transaction(self) -> "Transaction":
         """A context manager: everything inside commits at once, or not at all.
@@ -744,7 +752,9 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                     poller.register(waker.fileno(), select.POLLIN)
                     waker_registered = True
                 poller.register(fd, select.POLLIN)
-                poller.poll(None if left is None else max(1, math.ceil(left * 1000)))
+                # poll() takes at most 2^31 - 1 ms; the loop goes on waiting after it.
+                poller.poll(None if left is None else min(max(1, math.ceil(left * 1000)),
+                                                          _FOREVER_MS))
             finally:
                 poller.unregister(fd)
                 os.close(fd)
@@ -752,7 +762,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     def _lock_until(self, deadline: Optional[float]) -> bool:
         """Take the lock, waiting no later than deadline; False if that passed."""
         left = _remaining(deadline)
-        return self._lock.acquire(timeout=-1 if left is None else left)
+        return self._lock.acquire(timeout=-1 if left is None else min(left, threading.TIMEOUT_MAX))
 
     def _version_after(self, since: int) -> Optional[int]:
         """The version if above since, else None; drains the watch descriptor. Lock held."""
@@ -902,6 +912,11 @@ class Transaction:
             # so the child leaves both alone and lets its exception, if any, go on.
             return
         try:
+            if self._own and d._h is None and exc_type is None:
+                raise ClosedError(
+                    f"Permadict({d._path!r}, name={d._name!r}) was closed inside its "
+                    "transaction, so the transaction was rolled back: nothing of it was "
+                    "committed")
             if self._own and d._h is not None:
                 if exc_type is None:
                     try:
