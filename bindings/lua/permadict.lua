@@ -140,10 +140,10 @@ dict_mt.__metatable = "permadict"
 -- Returns the dict, or nil, message, code (as io.open does).
 function M.open(path, opts)
   if type(path) ~= "string" or path:find("\0", 1, true) then
-    error("permadict.open: path must be a string without zero bytes", 2)
+    error("permadict.open: path must be a string without zero bytes [EINVALID]", 2)
   end
   if opts ~= nil and type(opts) ~= "table" then
-    error("permadict.open: options must be a table", 2)
+    error("permadict.open: options must be a table [EINVALID]", 2)
   end
   return core.open(path, opts)
 end
@@ -261,7 +261,7 @@ end
 -- would join it; a yield raises [EMISUSE] after the rollback.
 function M.transaction(d, fn)
   if type(fn) ~= "function" then
-    error("permadict.transaction: expected a function", 2)
+    error("permadict.transaction: expected a function [EINVALID]", 2)
   end
   core.begin(d)
   return finish(d, core.pcall_unyieldable(fn, d))
@@ -283,7 +283,7 @@ function M.pairs(d, opts)
   local o = { values = true }
   if opts ~= nil then
     if type(opts) ~= "table" then
-      error("permadict.pairs: options must be a table", 2)
+      error("permadict.pairs: options must be a table [EINVALID]", 2)
     end
     for k, v in next, opts do
       o[k] = v
@@ -371,8 +371,9 @@ function M.errcode(err)
   -- Bad arguments caught in this file carry the caller's position, as
   -- error(msg, 2) gives it ("app.lua:12: permadict: ..."); so does an error
   -- re-raised with error(err).
-  return err:match("^permadict: .*%[(E%u+)%]$") or
-         err:match("^[^\n]-:%d+: permadict: .*%[(E%u+)%]$")
+  -- The binding's own argument checks say which function: "permadict.open: ...".
+  return err:match("^permadict[:.].*%[(E%u+)%]$") or
+         err:match("^[^\n]-:%d+: permadict[:.].*%[(E%u+)%]$")
 end
 
 return M

@@ -90,7 +90,7 @@ pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
   pdlua_dict *u = (pdlua_dict *)lua_touserdata(L, idx);
   if (!u || lua_type(L, idx) != LUA_TUSERDATA || pdlua_rawlen(L, idx) != sizeof *u ||
       u->tag != &pdlua_mt_dict) {
-    lua_pushfstring(L, "bad argument #%d (permadict expected, got %s)", idx,
+    lua_pushfstring(L, "permadict: bad argument #%d (permadict expected, got %s) [EINVALID]", idx,
                     luaL_typename(L, idx));
     lua_error(L);
   }
@@ -100,7 +100,7 @@ pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
 pd_dict *pdlua_check_dict(lua_State *L, int idx) {
   pdlua_dict *u = pdlua_check_dict_ud(L, idx);
   if (!u->d) {
-    lua_pushstring(L, "attempt to use a closed permadict");
+    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
     lua_error(L);
   }
   return u->d;
@@ -188,12 +188,12 @@ void pdlua_push_iter(lua_State *L, pd_iter *it, int dict_idx, int values) {
 pd_iter *pdlua_check_iter(lua_State *L, int idx) {
   pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, idx);
   if (!i || !pdlua_has_mt(L, idx, &pdlua_mt_iter)) {
-    lua_pushfstring(L, "bad argument #%d (permadict iterator expected, got %s)",
+    lua_pushfstring(L, "permadict: bad argument #%d (permadict iterator expected, got %s) [EINVALID]",
                     idx, luaL_typename(L, idx));
     lua_error(L);
   }
   if (!i->it && !i->owner) {
-    lua_pushstring(L, "attempt to use a closed permadict");
+    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
     lua_error(L);
   }
   return i->it;

@@ -10,7 +10,7 @@
 
 static void raise_option(lua_State *L, const char *fn, const char *field,
                          const char *expected) {
-  lua_pushfstring(L, "permadict.%s: option '%s' %s", fn, field, expected);
+  lua_pushfstring(L, "permadict.%s: option '%s' %s [EINVALID]", fn, field, expected);
   lua_error(L);
 }
 

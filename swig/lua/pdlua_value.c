@@ -263,7 +263,10 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
   default:
     break;
   }
-  raise_type(L, "as a key (keys are integers or strings)", idx);
+  /* Not "cannot store": reads (d[k], contains, pop) convert keys here too. */
+  lua_pushfstring(L, "permadict: a %s cannot be a key (keys are integers or strings) [EINVALID]",
+                  luaL_typename(L, idx));
+  lua_error(L);
 }
 
 /* ----------------------------------------------------------- tables in */

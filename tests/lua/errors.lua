@@ -16,6 +16,36 @@ T.case("a value that cannot be stored leaves the old one", function()
   T.eq(d.keep, "original")
 end)
 
+T.case("the binding's own argument checks end in a code too", function()
+  local other = assert(permadict.open(dir .. "/other.db"))
+  permadict.close(other)
+  local cases = {
+    { function() permadict.open(path, { readonyl = true }) end, "option 'readonyl'", "EINVALID" },
+    { function() permadict.open(path, { timeout = "5" }) end, "option 'timeout'", "EINVALID" },
+    { function() permadict.open("a\0b") end, "zero bytes", "EINVALID" },
+    { function() permadict.open(path, 5) end, "options must be a table", "EINVALID" },
+    { function() permadict.transaction(d, 5) end, "expected a function", "EINVALID" },
+    { function() permadict.pairs(d, { limitt = 1 }) end, "option 'limitt'", "EINVALID" },
+    { function() permadict.get({}, "a") end, "permadict expected", "EINVALID" },
+    { function() permadict.wait(d, "x", 0) end, "a version number", "EINVALID" },
+    { function() permadict.wait(d, 0, -1) end, "timeout must be >= 0", "EINVALID" },
+    { function() return other.a end, "attempt to use a closed permadict", "EMISUSE" },
+  }
+  for _, c in ipairs(cases) do
+    local ok, err = pcall(c[1])
+    T.eq(ok, false)
+    T.truthy(tostring(err):find(c[2], 1, true), tostring(err))
+    T.eq(permadict.errcode(err), c[3], tostring(err))
+  end
+end)
+
+T.case("a key of the wrong type is named as a key, for reads and writes alike", function()
+  T.raises(function() return d[true] end, "a boolean cannot be a key")
+  T.raises(function() return permadict.contains(d, {}) end, "a table cannot be a key")
+  T.raises(function() d[print] = 1 end, "a function cannot be a key")
+  T.eq(d.keep, "original")
+end)
+
 T.case("a value refused inside a table ends in the same code as on its own", function()
   local big = ("a"):rep(64 * 1024 * 1024 + 10)
   local loop = {}
