@@ -198,8 +198,10 @@ function M.incr(d, k, by)
 end
 
 --- If d[k] equals expected (nil: absent), stores desired (nil or omitted:
--- deletes); true when it did. On 5.1/LuaJIT a whole number also matches the
--- float of the same value (a float 1.0 reads back as the number 1 there).
+-- deletes); true when it did. A plain string also matches stored bytes of the
+-- same content (bytes read back as plain strings), and on 5.1/LuaJIT a whole
+-- number also matches the float of the same value (a float 1.0 reads back as
+-- the number 1 there), so a value just read matches itself.
 function M.compare_and_set(d, k, expected, desired)
   -- Passed on explicitly: the C function counts its arguments.
   return core.compare_and_swap(d, k, expected, desired)

@@ -143,6 +143,12 @@ void pdlua_push_key(lua_State *L, const pd_val *key);
  * 5.3+, where 1 and 1.0 are different values. */
 int pdlua_float_form(lua_State *L, int idx, pd_val *out);
 
+/* 1 with *out the bytes of given when the value at idx is a plain string
+ * (no box) that given holds as text: text and bytes both read back as plain
+ * strings, so compare_and_swap with a string just read tries the bytes form
+ * when bytes are stored. */
+int pdlua_bytes_form(lua_State *L, int idx, const pd_val *given, pd_val *out);
+
 /* ---------------------------------------------------------------- options */
 
 /* Fills *opts from the Lua table at idx (or defaults when idx is nil);

@@ -100,6 +100,13 @@ static pd_val number_value(lua_State *L, int idx) {
 #endif
 }
 
+int pdlua_bytes_form(lua_State *L, int idx, const pd_val *given, pd_val *out) {
+  if (lua_type(L, idx) != LUA_TSTRING || given->kind != PD_TEXT)
+    return 0;
+  *out = pd_bytes(given->u.s.ptr, given->u.s.len);
+  return 1;
+}
+
 int pdlua_float_form(lua_State *L, int idx, pd_val *out) {
 #if PDLUA_EXACT_INTEGERS
   (void)L;

@@ -276,22 +276,28 @@ PDLUA_STATUS(pd_clear)
 PDLUA_STATUS(pd_incr)
 PDLUA_STATUS(pd_set_if_absent)
 PDLUA_STATUS(pd_get_and_set)
-/* On 5.1/LuaJIT a whole float just read (1.0) is the number 1, which
- * converts to the integer 1 and never equals the stored float: when the
- * stored value is a float, the float form is the expected one. (A read from
- * the handle's cache, not a second write transaction after a failed swap:
- * should the value change in between, the swap fails, as it must.) The
- * choice is made before each attempt: on a handle inherited across fork()
- * the first read fails too, and the retry after reopening must choose. */
+/* A value just read must match itself. On 5.1/LuaJIT a whole float (1.0)
+ * reads back as the number 1, which converts to the integer 1 and never
+ * equals the stored float: when the stored value is a float, the float form
+ * is the expected one. Likewise bytes read back as a plain string, which
+ * converts to text when it is valid UTF-8: when bytes are stored, a plain
+ * string means those bytes. (A read from the handle's cache, not a second
+ * write transaction after a failed swap: should the value change in
+ * between, the swap fails, as it must.) The choice is made before each
+ * attempt: on a handle inherited across fork() the first read fails too,
+ * and the retry after reopening must choose. */
 %exception pd_compare_and_swap %{
   {
     pd_val *given = arg3;
-    pd_val float_form, stored;
+    pd_val float_form, bytes_form, stored;
     for (int attempt = 0;; attempt++) {
       arg3 = given;
-      if (given && pdlua_float_form(L, 3, &float_form) && pd_get(arg1, arg2, &stored) == PD_OK &&
-          stored.kind == PD_FLOAT)
-        arg3 = &float_form;
+      int floaty = given && pdlua_float_form(L, 3, &float_form);
+      int stringy = given && pdlua_bytes_form(L, 3, given, &bytes_form);
+      if ((floaty || stringy) && pd_get(arg1, arg2, &stored) == PD_OK) {
+        if (floaty && stored.kind == PD_FLOAT) arg3 = &float_form;
+        else if (stringy && stored.kind == PD_BYTES) arg3 = &bytes_form;
+      }
       $action
       if (attempt || !pdlua_reopen_after_fork(arg1, result)) break;
     }

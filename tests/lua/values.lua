@@ -203,6 +203,22 @@ T.case("bytes keys that are valid UTF-8 come back as boxes that reach them", fun
   permadict.close(f)
 end)
 
+T.case("a string just read matches itself in compare_and_set, text or bytes", function()
+  local f = assert(permadict.open(":memory:"))
+  f.b = permadict.bytes("abc") -- as Python's b"abc" would store it
+  f.t = "abc"
+  local b, t = f.b, f.t
+  T.eq(type(b), "string")
+  T.eq(permadict.compare_and_set(f, "b", b, permadict.bytes("abd")), true, "bytes read back")
+  T.eq(permadict.compare_and_set(f, "t", t, "abd"), true, "text read back")
+  T.eq(permadict.compare_and_set(f, "b", "abc", "x"), false, "other content: no match")
+  T.eq(permadict.compare_and_set(f, "b", permadict.text("abd"), "x"), false,
+       "a text box still means text")
+  T.eq(permadict.compare_and_set(f, "b", "abd", permadict.bytes("abe")), true)
+  T.eq(f.b, "abe")
+  permadict.close(f)
+end)
+
 T.case("int64 and private refuse what they cannot hold, at construction", function()
   for _, digits in ipairs({ "-9223372036854775809", "-9223372036854776000",
                             "9223372036854775808", "99999999999999999999" }) do
