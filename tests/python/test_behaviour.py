@@ -128,6 +128,20 @@ def test_transaction__rolled_back_on_exception(db_path):
         assert d.copy() == {"keep": "old"}
 
 
+def test_views__reverse_and_mapping_as_a_dicts_do(db_path):
+    with Permadict(db_path) as d:
+        d.update({"b": 2, "a": 1, 3: "c"})
+        assert list(reversed(d.keys())) == ["b", "a", 3]
+        assert list(reversed(d.values())) == [2, 1, "c"]
+        assert list(reversed(d.items())) == [("b", 2), ("a", 1), (3, "c")]
+        m = d.items().mapping
+        assert m["a"] == 1 and len(m) == 3
+        d["z"] = 26
+        assert m["z"] == 26  # a live proxy of the Permadict itself
+        with pytest.raises(TypeError):
+            m["a"] = 5  # read-only, as a dict view's mapping is
+
+
 def test_transaction__closed_inside_raises_instead_of_losing_it_silently(db_path):
     with Permadict(db_path) as d:
         d["base"] = 0

@@ -8,13 +8,30 @@ one paged core iterator that also returns values, instead of one lookup per key.
 from __future__ import annotations
 
 import collections.abc
-from typing import TYPE_CHECKING, Any, Iterator, Tuple
+import types
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Tuple
 
 if TYPE_CHECKING:
     from ._dict import Key, Permadict
 
 
-class KeysView(collections.abc.KeysView):
+class _DictViewExtras:
+    """What a dict's views have beyond the collections.abc ones."""
+
+    __slots__ = ()
+    _mapping: "Permadict"
+
+    def __reversed__(self) -> Iterator[Any]:
+        """In reverse key order (from a snapshot)."""
+        return reversed(list(self))  # type: ignore[call-overload]
+
+    @property
+    def mapping(self) -> Mapping["Key", Any]:
+        """A read-only proxy of the Permadict, as a dict view's ``mapping``."""
+        return types.MappingProxyType(self._mapping)
+
+
+class KeysView(_DictViewExtras, collections.abc.KeysView):
     """The keys of a Permadict, in key order; reflects later changes."""
 
     __slots__ = ()
@@ -27,7 +44,7 @@ class KeysView(collections.abc.KeysView):
         return f"permadict_keys({list(self)!r})"
 
 
-class ValuesView(collections.abc.ValuesView):
+class ValuesView(_DictViewExtras, collections.abc.ValuesView):
     """The values of a Permadict, in key order; reflects later changes."""
 
     __slots__ = ()
@@ -40,7 +57,7 @@ class ValuesView(collections.abc.ValuesView):
         return f"permadict_values({list(self)!r})"
 
 
-class ItemsView(collections.abc.ItemsView):
+class ItemsView(_DictViewExtras, collections.abc.ItemsView):
     """The (key, value) pairs of a Permadict, in key order; reflects later changes."""
 
     __slots__ = ()
