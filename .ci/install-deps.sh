@@ -9,7 +9,7 @@ build=(cmake make gcc pkg-config libsqlite3-dev libmsgpack-dev libjansson-dev sw
 test=("${build[@]}" libcmocka-dev python3-pytest python3-msgpack sqlite3
       python3-venv python3-pip python3-setuptools python3-wheel
       lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev luajit libluajit-5.1-dev
-      clang-14 libclang-rt-14-dev util-linux)
+      clang-14 libclang-rt-14-dev util-linux luarocks)
 demo=("${build[@]}")
 bench=("${build[@]}" liblmdb-dev python3-lmdb python3-diskcache python3-sqlitedict
        lua-sql-sqlite3 gnuplot-nox)

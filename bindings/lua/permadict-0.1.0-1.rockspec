@@ -8,9 +8,9 @@ rockspec_format = "3.0"
 package = "permadict"
 version = "0.1.0-1"
 
+-- No published repository yet: the source is the checkout `make` runs in.
 source = {
-  url = "git+file:///work/main",
-  tag = "v0.1.0",
+  url = ".",
 }
 
 description = {
@@ -40,5 +40,6 @@ build = {
     PERMADICT_LUA_CMOD_DIR = "$(LIBDIR)",
     PERMADICT_LUA_LMOD_DIR = "$(LUADIR)",
     PERMADICT_LUA_LINK_STATIC = "ON",
+    PERMADICT_INSTALL_LIBRARY = "OFF",
   },
 }
