@@ -1,8 +1,8 @@
 /*
  * cmd_keys.c - `permadict keys FILE [--prefix P] [--json]`: one key per line
  * in key order. Plain lines give each key the form the command line takes
- * back: text as is, integers in decimal (--int-key), bytes in hex
- * (--hex-key). --json prints each key in the lossless JSON mapping instead,
+ * back: text as is, integers in decimal (as --int-key reads them), bytes in
+ * hex (as --hex-key reads them). --json prints each key in the lossless JSON mapping instead,
  * for keys whose kind matters or that hold a newline.
  */
 #include <inttypes.h>
@@ -70,10 +70,6 @@ int cmd_keys(const cli_args *args) {
   const char *file = args->pos[0];
   key_arg prefix = {0};
   if (args->prefix) {
-    if (args->options & CLI_OPT_INT_KEY)
-      return cli_fail(CLI_EXIT_USAGE, NULL,
-                      "--prefix takes text, or hex bytes with --hex-key, "
-                      "not an integer");
     int ex = key_arg_parse(&prefix, args, args->prefix, "--prefix");
     if (ex != CLI_EXIT_OK)
       return ex;

@@ -181,9 +181,6 @@ int cmd_watch(const cli_args *args) {
   const char *file = args->pos[0];
   key_arg prefix = {0};
   if (args->prefix) {
-    if (args->options & CLI_OPT_INT_KEY)
-      return cli_fail(CLI_EXIT_USAGE, NULL,
-                      "--prefix takes text, or hex bytes with --hex-key, not an integer");
     int ex = key_arg_parse(&prefix, args, args->prefix, "--prefix");
     if (ex != CLI_EXIT_OK) return ex;
   }

@@ -29,14 +29,16 @@ static const cli_command COMMANDS[] = {
     {"get", cmd_get, 2, 2, CLI_OPT_KEY_KIND, "FILE KEY"},
     {"set", cmd_set, 3, 3, CLI_OPT_KEY_KIND | CLI_OPT_TEXT, "FILE KEY VALUE"},
     {"del", cmd_del, 2, 2, CLI_OPT_KEY_KIND, "FILE KEY"},
-    {"keys", cmd_keys, 1, 1, CLI_OPT_KEY_KIND | CLI_OPT_PREFIX | CLI_OPT_JSON,
+    /* keys and watch take --hex-key for how to read --prefix; an integer
+     * is never a prefix, so --int-key does not apply to them. */
+    {"keys", cmd_keys, 1, 1, CLI_OPT_HEX_KEY | CLI_OPT_PREFIX | CLI_OPT_JSON,
      "FILE [--prefix P] [--json]"},
     {"dump", cmd_dump, 1, 1, 0, "FILE"},
     {"load", cmd_load, 1, 2, 0, "FILE [INPUT|-]"},
     {"namespaces", cmd_namespaces, 1, 1, 0, "FILE"},
     {"stats", cmd_stats, 1, 1, CLI_OPT_JSON, "FILE [--json]"},
     {"check", cmd_check, 1, 1, 0, "FILE"},
-    {"watch", cmd_watch, 1, 1, CLI_OPT_KEY_KIND | CLI_OPT_PREFIX, "FILE [--prefix P]"},
+    {"watch", cmd_watch, 1, 1, CLI_OPT_HEX_KEY | CLI_OPT_PREFIX, "FILE [--prefix P]"},
 };
 
 static const char HELP[] =

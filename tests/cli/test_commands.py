@@ -350,6 +350,8 @@ def test_usage_errors_exit_2_with_one_line(db):
         ["dump", db, "--int-key"],
         ["get", db, "k", "-n"],
         ["keys", db, "--int-key", "--prefix", "1"],
+        ["keys", db, "--int-key"],  # an integer is never a prefix: nothing to apply to
+        ["watch", db, "--int-key"],
         ["get", db, "k", "--json=yes"],
         ["get", db, "k", "-n", ""],
     ]
