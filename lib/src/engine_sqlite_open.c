@@ -252,7 +252,10 @@ int pd__sq_connect(pd_dict *d) {
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (d->memory) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
   else flags |= d->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-  int src = sqlite3_open_v2(d->path, &d->db, flags, NULL);
+  char name_buf[4100];
+  const char *name = d->memory ? d->path : pd__sqlite_file_name(d->path, name_buf, sizeof name_buf);
+  if (!name) return pd__err(d, PD_EINVALID, "path '%.200s...' is too long", d->path);
+  int src = sqlite3_open_v2(name, &d->db, flags, NULL);
   if (src != SQLITE_OK) {
     rc = open_err(d, src);
     sqlite3_close(d->db);

@@ -96,6 +96,11 @@ static void fsync_path(const char *path, int flags) {
   }
 }
 
+const char *pd__sqlite_file_name(const char *path, char *buf, size_t cap) {
+  if (strncmp(path, "file:", 5) != 0) return path;
+  return (size_t)snprintf(buf, cap, "./%s", path) < cap ? buf : NULL;
+}
+
 static void fsync_parent_dir(const char *path) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
@@ -116,7 +121,8 @@ static void fsync_parent_dir(const char *path) {
  */
 static int create_atomically(const char *path, char *msg, size_t cap) {
   char tmp[4096];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.pdtmp-XXXXXX", path) >= sizeof tmp) {
+  const char *dot = strncmp(path, "file:", 5) == 0 ? "./" : ""; /* pd__sqlite_file_name */
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s%s.pdtmp-XXXXXX", dot, path) >= sizeof tmp) {
     snprintf(msg, cap, "path '%s' is too long", path);
     return PD_EINVALID;
   }

@@ -406,6 +406,11 @@ int pd__file_header_check(sqlite3 *db, const char *path, pd__file_info *info,
 /* Refuses a -wal or -shm sidecar that is a symbolic link or not a regular
  * file (it would redirect SQLite's writes elsewhere). */
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t msgcap);
+/* file_guard.c: the name to give sqlite3_open_v2 for the file at path: path
+ * itself, or "./path" when it starts with "file:", which an SQLite built with
+ * SQLITE_USE_URI (Debian's is) reads as a URI: "file:a.db" would open a.db,
+ * and "?mode=" or "?nolock=1" would change how. NULL when it does not fit. */
+const char *pd__sqlite_file_name(const char *path, char *buf, size_t cap);
 
 /* item_checks.c: argument checks shared by items.c and atomic_ops.c. */
 /* Checks a key; PD_OK or the codec's code with d's message naming it. */

@@ -205,6 +205,34 @@ static void test_file__replaced_or_deleted_file_gives_egone_on_write(void **stat
   tu_rmdir(dir);
 }
 
+/* A name that starts with "file:" is a file of that name, never an SQLite
+ * URI for another file (Debian's SQLite reads URIs in every name). */
+static void test_file__name_starting_with_file_colon_is_that_file(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  char cwd[4096];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  pd_dict *real = tu_open("uri.db", NULL);
+  pd_val k = pd_int(1), v = pd_text("real", 4), w = pd_text("via name", 8), out;
+  TU_OK(real, pd_set(real, &k, &v));
+  pd_close(real);
+  pd_dict *d = tu_open("file:uri.db", NULL); /* as a URI: uri.db itself */
+  TU_OK(d, pd_set(d, &k, &w));
+  pd_close(d);
+  assert_int_equal(access("file:uri.db", F_OK), 0);
+  real = tu_open("uri.db", NULL);
+  TU_OK(real, pd_get(real, &k, &out));
+  assert_int_equal(out.u.s.len, 4); /* "real": the other file was not touched */
+  pd_close(real);
+  d = tu_open("file:uri.db?mode=ro", NULL); /* a query is part of the name, too */
+  TU_OK(d, pd_set(d, &k, &w));
+  pd_close(d);
+  assert_int_equal(access("file:uri.db?mode=ro", F_OK), 0);
+  assert_int_equal(chdir(cwd), 0);
+  tu_rmdir(dir);
+}
+
 static void test_file__readonly_handle_refuses_writes(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -247,6 +275,7 @@ int main(void) {
       cmocka_unit_test(test_file__symlinked_wal_is_refused),
       cmocka_unit_test(test_file__dangling_symlink_is_refused_not_created_through),
       cmocka_unit_test(test_file__replaced_or_deleted_file_gives_egone_on_write),
+      cmocka_unit_test(test_file__name_starting_with_file_colon_is_that_file),
       cmocka_unit_test(test_file__readonly_handle_refuses_writes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
