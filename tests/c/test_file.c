@@ -205,6 +205,121 @@ static void test_file__replaced_or_deleted_file_gives_egone_on_write(void **stat
   tu_rmdir(dir);
 }
 
+/* A new file at the name of one that others still have open: the -wal and
+ * -shm beside it are the old file's, and adopting them would mix the two
+ * (sidecar_owner.c). The open is refused and changes nothing; once the old
+ * file's users have closed it, the new file opens with its own contents. */
+static void make_replacement(const char *path, const char *other) {
+  pd_dict *o = tu_open(other, NULL);
+  pd_val k = pd_text("who", 3), v = pd_text("new", 3);
+  TU_OK(o, pd_set(o, &k, &v));
+  pd_close(o); /* the last user: the new file is whole, with no -wal */
+  assert_int_equal(rename(other, path), 0);
+}
+
+static void expect_new_file(const char *path) {
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_text("who", 3), out;
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.kind, PD_TEXT);
+  assert_memory_equal(out.u.s.ptr, "new", 3);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+}
+
+static void expect_refused_while_old_is_open(const char *path) {
+  uint64_t before = tu_file_hash(path);
+  pd_dict *d = (pd_dict *)1;
+  assert_int_equal(pd_open(&d, path, NULL), PD_EBUSY);
+  assert_null(d);
+  assert_non_null(strstr(pd_errmsg(NULL), "replaced or deleted while other connections"));
+  assert_true(tu_file_hash(path) == before);
+}
+
+static void test_file__replacement_is_refused_while_this_process_has_the_old_open(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "r.db"), *other = tu_path(dir, "r2.db");
+  pd_dict *old = tu_open(path, NULL);
+  pd_val k = pd_text("who", 3), v = pd_text("old", 3);
+  TU_OK(old, pd_set(old, &k, &v));
+  make_replacement(path, other);
+  expect_refused_while_old_is_open(path);
+  pd_close(old);
+  expect_new_file(path);
+  tu_rmdir(dir);
+}
+
+/* A file renamed away while open keeps a name, and its commits not yet
+ * copied back are in the -wal left at the old name: that is not removed. */
+static void test_file__renamed_away_file_keeps_its_wal(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "a.db"), *moved = tu_path(dir, "moved.db");
+  char wal[4200];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(7);
+  TU_OK(d, pd_set(d, &k, &v));
+  assert_int_equal(rename(path, moved), 0);
+  pd_close(d);
+  assert_int_equal(access(wal, F_OK), 0);
+  tu_rmdir(dir);
+}
+
+typedef struct holder {
+  const char *path;
+  int ready[2], done[2];
+} holder;
+
+/* Opens the file, writes, says so, and keeps it open until told. */
+static int hold_open(void *arg) {
+  holder *h = arg;
+  close(h->ready[0]);
+  close(h->done[1]);
+  pd_dict *d = NULL;
+  if (pd_open(&d, h->path, NULL) != PD_OK) return 10;
+  pd_val k = pd_text("who", 3), v = pd_text("old", 3);
+  if (pd_set(d, &k, &v) != PD_OK) return 11;
+  if (write(h->ready[1], "r", 1) != 1) return 12;
+  char c;
+  if (read(h->done[0], &c, 1) != 1) return 13;
+  pd_close(d);
+  return 0;
+}
+
+static void test_file__replacement_is_refused_while_another_process_has_the_old_open(
+    void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "p.db"), *other = tu_path(dir, "p2.db");
+  pd_close(tu_open(path, NULL));
+  for (int deleted = 0; deleted <= 1; deleted++) {
+    holder h = {path, {-1, -1}, {-1, -1}};
+    assert_int_equal(pipe(h.ready), 0);
+    assert_int_equal(pipe(h.done), 0);
+    pid_t pid = tu_fork(hold_open, &h);
+    close(h.ready[1]);
+    close(h.done[0]);
+    char c;
+    assert_int_equal(read(h.ready[0], &c, 1), 1);
+    if (deleted) { /* deleted and made again, by another open with create */
+      assert_int_equal(unlink(path), 0);
+      pd_close(tu_open(other, NULL));
+      make_replacement(path, other);
+    } else {
+      make_replacement(path, other);
+    }
+    expect_refused_while_old_is_open(path);
+    assert_int_equal(write(h.done[1], "d", 1), 1);
+    assert_int_equal(tu_wait(pid), 0);
+    close(h.ready[0]);
+    close(h.done[1]);
+    expect_new_file(path);
+  }
+  tu_rmdir(dir);
+}
+
 /* A name that starts with "file:" is a file of that name, never an SQLite
  * URI for another file (Debian's SQLite reads URIs in every name). */
 static void test_file__name_starting_with_file_colon_is_that_file(void **state) {
@@ -275,6 +390,9 @@ int main(void) {
       cmocka_unit_test(test_file__symlinked_wal_is_refused),
       cmocka_unit_test(test_file__dangling_symlink_is_refused_not_created_through),
       cmocka_unit_test(test_file__replaced_or_deleted_file_gives_egone_on_write),
+      cmocka_unit_test(test_file__replacement_is_refused_while_this_process_has_the_old_open),
+      cmocka_unit_test(test_file__replacement_is_refused_while_another_process_has_the_old_open),
+      cmocka_unit_test(test_file__renamed_away_file_keeps_its_wal),
       cmocka_unit_test(test_file__name_starting_with_file_colon_is_that_file),
       cmocka_unit_test(test_file__readonly_handle_refuses_writes),
   };
