@@ -128,6 +128,18 @@ static int identity_via_sqlite(pd_dict *d) {
                    "library's version %d",
                    d->path, (long long)ver, ver > PD__FORMAT_VERSION ? "newer" : "older",
                    PD__FORMAT_VERSION);
+  /* The marks alone can be copied into any file: before anything is changed
+   * (a file not in WAL mode is converted next), its tables must be there. */
+  int64_t tables = 0;
+  rc = pragma_int(d,
+                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                  "('permadict_namespaces', 'permadict_rows')",
+                  &tables);
+  if (rc) return rc;
+  if (tables != 2)
+    return pd__err(d, PD_EFORMAT,
+                   "'%s' carries permadict's marks but not its tables: not a permadict file",
+                   d->path);
   return PD_OK;
 }
 

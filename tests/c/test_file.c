@@ -56,6 +56,14 @@ static void test_file__refuses_foreign_and_newer_sqlite_files_unchanged(void **s
   expect_refused(zero, PD_EFORMAT, "not a permadict file");
   assert_int_equal(tu_sql(zero, "PRAGMA application_id = 1234; PRAGMA wal_checkpoint(TRUNCATE);"), 0);
   expect_refused(zero, PD_EFORMAT, "not a permadict file");
+  /* Our marks in a rollback-journal file without our tables: refused before
+   * the conversion to WAL (which changes the file's header). */
+  const char *marks = tu_path(dir, "marks.db");
+  tu_write_file(marks, "", 0); /* an empty file is an empty database to SQLite */
+  assert_int_equal(tu_sql(marks, "PRAGMA application_id = 1885696621; PRAGMA user_version = 3;"
+                                 "CREATE TABLE other (x);"),
+                   0);
+  expect_refused(marks, PD_EFORMAT, "marks but not its tables");
   tu_rmdir(dir);
 }
 
