@@ -156,7 +156,11 @@ static int wal_arm(watch_state *w) {
 static int inotify_setup(pd_dict *d, watch_state *w) {
   w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (w->fd < 0) return -1;
-  w->wd_main = inotify_add_watch(w->fd, d->real_path, IN_MODIFY | IN_DONT_FOLLOW);
+  /* IN_ATTRIB: the file's link count drops when it is deleted or a file is
+   * renamed over it, which ends a wait with PD_EGONE (version_read). */
+  w->wd_main = inotify_add_watch(w->fd, d->real_path,
+                                 IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+                                     IN_DONT_FOLLOW);
   if (w->wd_main < 0 || wal_arm(w) != 0) {
     close(w->fd);
     w->fd = -1;
@@ -277,8 +281,12 @@ static int version_read(pd_dict *d, int64_t *out) {
   /* Each read gets the handle's whole busy timeout, however long the wait. */
   d->deadline_set = 0;
   d->timed_out = 0;
+  /* A file deleted, renamed or replaced is never written again: waiting on
+   * it would wait for ever (PD_EGONE, as a write would get). */
+  int rc = pd__file_identity_check(d);
+  if (rc) return rc;
   int exists = 0;
-  int rc = pd__sq_ns_stored(d, NULL, out, &exists);
+  rc = pd__sq_ns_stored(d, NULL, out, &exists);
   if (!rc && !exists)
     rc = pd__err(d, PD_EGONE, "pd_wait: namespace '%s' of '%s' was dropped", d->name,
                  d->path);

@@ -527,6 +527,42 @@ static void test_wait__memory_dict_timeout_sets_its_message(void **state) {
   pd_close(d);
 }
 
+typedef struct remover {
+  const char *path, *other;
+} remover;
+
+/* After 200 ms: deletes the file, or renames other over it. */
+static int remove_later(void *arg) {
+  remover *r = arg;
+  usleep(200000);
+  return r->other ? rename(r->other, r->path) != 0 : unlink(r->path) != 0;
+}
+
+/* A watcher of a file that is deleted or replaced learns it at once
+ * (PD_EGONE), instead of waiting for commits that can never come. */
+static void test_wait__file_deleted_or_replaced_ends_the_wait_with_egone(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "gone.db"), *other = tu_path(dir, "other.db");
+  for (int replaced = 0; replaced <= 1; replaced++) {
+    pd_dict *d = tu_open(path, NULL);
+    pd_val k = pd_int(1);
+    TU_OK(d, pd_set(d, &k, &k));
+    if (replaced) pd_close(tu_open(other, NULL));
+    int64_t v = -1, out = -1;
+    TU_OK(d, pd_version(d, &v));
+    remover r = {path, replaced ? other : NULL};
+    pid_t pid = tu_fork(remove_later, &r);
+    int64_t t0 = now_ms();
+    assert_int_equal(pd_wait(d, v, 10000, &out), PD_EGONE);
+    assert_true(now_ms() - t0 < 5000); /* woken by the event, not the timeout */
+    assert_non_null(strstr(pd_errmsg(d), replaced ? "replaced" : "deleted"));
+    assert_int_equal(tu_wait(pid), 0);
+    pd_close(d);
+  }
+  tu_rmdir(dir);
+}
+
 static void test_wait__rejects_null_arguments_and_open_transaction(void **state) {
   (void)state;
   assert_int_equal(pd_wait(NULL, 0, 0, NULL), PD_EINVALID);
@@ -556,6 +592,7 @@ int main(void) {
       cmocka_unit_test(test_wait__memory_dict_waits_only_for_its_own_changes),
       cmocka_unit_test(test_wait__memory_dict_timeout_sets_its_message),
       cmocka_unit_test(test_wait__rejects_null_arguments_and_open_transaction),
+      cmocka_unit_test(test_wait__file_deleted_or_replaced_ends_the_wait_with_egone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
