@@ -97,6 +97,13 @@ int base64_decode(const char *text, size_t len, unsigned char **out,
     }
     uint32_t v = (uint32_t)s[0] << 18 | (uint32_t)s[1] << 12 |
                  (uint32_t)s[2] << 6 | (uint32_t)s[3];
+    /* Padding leaves bits that carry no byte; canonical base64 has them 0
+     * ("AB==" would read as "AA==", and not write back the same). */
+    if (last_group && (pad == 2 ? (v & 0xffff) : pad == 1 ? (v & 0xff) : 0)) {
+      free(buf);
+      *why = "base64 is not canonical (bits after the last byte are not 0)";
+      return -1;
+    }
     buf[w++] = (unsigned char)(v >> 16);
     if (w < n)
       buf[w++] = (unsigned char)(v >> 8);

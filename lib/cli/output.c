@@ -24,7 +24,9 @@ int cli_finish_stdout(void) {
    * that redirected a dump into a file. */
   errno = 0;
   if (fflush(stdout) != 0 || ferror(stdout))
+    /* stdio keeps no errno for an earlier failed write, only its flag. */
     return cli_fail(CLI_EXIT_ERROR, "stdout", "write failed: %s",
-                    errno ? strerror(errno) : "unknown error");
+                    errno ? strerror(errno)
+                          : "an earlier write failed (disk full, or the reader closed the pipe?)");
   return CLI_EXIT_OK;
 }

@@ -284,6 +284,8 @@ def test_load__names_the_bad_line_and_why(db):
         '[1, 2]': "expected an object",
         '{"key": [1], "value": 1}': "key",
         '{"key": "a", "value": {"$bytes": "!!!!"}}': "base64",
+        '{"key": "a", "value": {"$bytes": "AB=="}}': "not canonical",  # would be AA==
+        '{"key": "a", "value": {"$bytes": "AAF="}}': "not canonical",  # would be AAE=
         '{"key": "a", "value": {"$float": "pi"}}': "$float",
         '{"key": "a", "value": {"$x": 1}}': "$map",
         '{"key": "a", "value": 1': "invalid JSON",
