@@ -259,6 +259,7 @@ int pd__sq_connect(pd_dict *d) {
     rc = pd__sidecars_owner_check(d);
     if (rc) return rc;
     pd__sidecars_track(d);
+    pd__sidecars_note_absent(d);
     /* Before anything can write: creating the namespace may (fork_locks.c). */
     d->fork_write_blocked = pd__conn_write_blocked(d);
   }

@@ -238,7 +238,8 @@ struct pd_dict {
   /* The WAL opened read-only to start its write-back (wal_writeback.c):
    * -1 not yet, -2 could not be opened. */
   int wal_fd;
-  int path_fd; /* O_PATH descriptor of the database file (sidecar_owner.c) */
+  int path_fd;       /* O_PATH descriptor of the database file (sidecar_owner.c) */
+  int made_sidecars; /* read-only, and neither -wal nor -shm was there at open */
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -283,6 +284,9 @@ void pd__conn_users(const char *shm_path, dev_t dev, ino_t ino, int *shm_used, i
  * in use with another database file than (d->file_dev, d->file_ino). */
 int pd__sidecars_owner_check(pd_dict *d);
 void pd__sidecars_init(pd_dict *d);
+/* Before SQLite opens the file: notes whether a read-only open will make
+ * the -wal and -shm (they are removed again at close when empty). */
+void pd__sidecars_note_absent(pd_dict *d);
 /* After the checks: remembers the database file, to tell at close whether it
  * was deleted meanwhile. */
 void pd__sidecars_track(pd_dict *d);

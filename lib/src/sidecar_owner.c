@@ -37,6 +37,10 @@
  * renamed away keeps a name, and its -wal holds commits it still needs:
  * that is left alone. The file is known by an O_PATH descriptor, whose close
  * drops no lock (fs/open.c: O_PATH files skip locks_remove_posix).
+ *
+ * A read-only connection cleans up the same way after itself: SQLite makes a
+ * -wal and -shm for it when there were none (it cannot read a WAL database
+ * without), and, unable to checkpoint, leaves them when it closes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +94,21 @@ int pd__sidecars_owner_check(pd_dict *d) {
   return locked(d->real_path, DB_SHARED_FIRST, DB_SHARED_SIZE) ? PD_OK : refuse(d);
 }
 
-void pd__sidecars_init(pd_dict *d) { d->path_fd = -1; }
+void pd__sidecars_init(pd_dict *d) {
+  d->path_fd = -1;
+  d->made_sidecars = 0;
+}
+
+void pd__sidecars_note_absent(pd_dict *d) {
+  char p[4100];
+  struct stat st;
+  d->made_sidecars = 0;
+  if (!d->opts.readonly) return;
+  snprintf(p, sizeof p, "%s-wal", d->real_path);
+  if (lstat(p, &st) == 0) return;
+  snprintf(p, sizeof p, "%s-shm", d->real_path);
+  d->made_sidecars = lstat(p, &st) != 0;
+}
 
 void pd__sidecars_track(pd_dict *d) {
   int fd = open(d->real_path, O_PATH | O_CLOEXEC);
@@ -103,8 +121,9 @@ void pd__sidecars_track(pd_dict *d) {
 }
 
 /* Removes the -wal and -shm beside d->real_path, unless a connection of this
- * process or another maps the -shm. */
-static void remove_orphans(pd_dict *d) {
+ * process or another maps the -shm (or, with empty_wal_only, the -wal holds
+ * anything). */
+static void remove_unused(pd_dict *d, int empty_wal_only) {
   char shm[4100], wal[4100];
   if ((size_t)snprintf(shm, sizeof shm, "%s-shm", d->real_path) >= sizeof shm) return;
   snprintf(wal, sizeof wal, "%s-wal", d->real_path);
@@ -114,7 +133,9 @@ static void remove_orphans(pd_dict *d) {
   int fd = open(shm, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return;
   struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = SHM_DMS_BYTE, .l_len = 1};
-  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+  struct stat st;
+  if (fcntl(fd, F_OFD_SETLK, &fl) == 0 &&
+      (!empty_wal_only || (lstat(wal, &st) == 0 && st.st_size == 0))) {
     unlink(wal);
     unlink(shm);
   }
@@ -122,10 +143,16 @@ static void remove_orphans(pd_dict *d) {
 }
 
 void pd__sidecars_after_close(pd_dict *d, int closed) {
+  int made = d->made_sidecars;
+  d->made_sidecars = 0;
   if (d->path_fd < 0) return;
   struct stat st;
   int nameless = closed && fstat(d->path_fd, &st) == 0 && st.st_nlink == 0;
   close(d->path_fd);
   d->path_fd = -1;
-  if (nameless) remove_orphans(d);
+  if (nameless) remove_unused(d, 0);
+  /* A read-only open of a file with neither had SQLite make both: with an
+   * empty -wal they hold nothing, and left behind they would be this user's
+   * files beside another's database (which its owner then cannot write). */
+  else if (closed && made) remove_unused(d, 1);
 }

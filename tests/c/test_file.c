@@ -275,6 +275,45 @@ static void test_file__renamed_away_file_keeps_its_wal(void **state) {
   tu_rmdir(dir);
 }
 
+static int exists_beside(const char *path, const char *suffix) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s%s", path, suffix);
+  return access(p, F_OK) == 0;
+}
+
+/* A read-only open of a file without -wal and -shm leaves none behind
+ * (SQLite makes them for it); one in use by a writer keeps them. */
+static void test_file__readonly_open_leaves_no_wal_or_shm_behind(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "ro2.db");
+  pd_dict *w = tu_open(path, NULL);
+  pd_val k = pd_int(1), v = pd_int(5), out;
+  TU_OK(w, pd_set(w, &k, &v));
+  pd_close(w); /* the last user: SQLite removes both */
+  assert_false(exists_beside(path, "-wal") || exists_beside(path, "-shm"));
+  uint64_t before = tu_file_hash(path);
+  pd_options o = PD_OPTIONS_INIT;
+  o.readonly = 1;
+  pd_dict *r;
+  TU_OK(NULL, pd_open(&r, path, &o));
+  TU_OK(r, pd_get(r, &k, &out));
+  assert_true(exists_beside(path, "-shm")); /* SQLite's, while it is open */
+  pd_close(r);
+  assert_false(exists_beside(path, "-wal") || exists_beside(path, "-shm"));
+  assert_true(tu_file_hash(path) == before);
+  /* With a writer's connection open, they are the writer's: kept. */
+  TU_OK(NULL, pd_open(&r, path, &o));
+  w = tu_open(path, NULL);
+  TU_OK(w, pd_set(w, &k, &k));
+  pd_close(r);
+  assert_true(exists_beside(path, "-wal") && exists_beside(path, "-shm"));
+  TU_OK(w, pd_get(w, &k, &out));
+  assert_int_equal(out.u.i, 1);
+  pd_close(w);
+  tu_rmdir(dir);
+}
+
 typedef struct holder {
   const char *path;
   int ready[2], done[2];
@@ -401,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_file__replacement_is_refused_while_this_process_has_the_old_open),
       cmocka_unit_test(test_file__replacement_is_refused_while_another_process_has_the_old_open),
       cmocka_unit_test(test_file__renamed_away_file_keeps_its_wal),
+      cmocka_unit_test(test_file__readonly_open_leaves_no_wal_or_shm_behind),
       cmocka_unit_test(test_file__name_starting_with_file_colon_is_that_file),
       cmocka_unit_test(test_file__readonly_handle_refuses_writes),
   };
