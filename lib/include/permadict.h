@@ -297,7 +297,8 @@ PD_API int pd_open(pd_dict **out, const char *path, const pd_options *opts);
 PD_API void pd_close(pd_dict *d);
 
 /* After fork(): drop the inherited connection without touching it and open
- * the same file and namespace afresh, with the same options. */
+ * the same file and namespace afresh, with the same options. A descriptor
+ * pd_watch_fd gave before is closed: ask for the new one. */
 PD_API int pd_reopen(pd_dict *d);
 
 /* The message of the last failed call on d; with d NULL, of this thread's
@@ -443,7 +444,8 @@ PD_API int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version);
 
 /* A file descriptor, owned by d, that becomes readable when the file may
  * have changed; for select/epoll/libuv/asyncio. When it is readable call
- * pd_wait(d, since, 0, &v), which also drains it. */
+ * pd_wait(d, since, 0, &v), which also drains it. pd_close and pd_reopen
+ * close it. */
 PD_API int pd_watch_fd(pd_dict *d, int *fd);
 
 /* ------------------------------------------------------------ maintenance */
