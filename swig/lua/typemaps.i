@@ -16,6 +16,24 @@
 
 %{
 #include "pdlua.h"
+
+/* SWIG's own argument checks (a count, or a type the typemaps leave to
+ * SWIG), worded and coded like the binding's errors, so that
+ * permadict.errcode() names them too (docs/LUA.md, "Errors"). */
+#undef SWIG_fail_arg
+#define SWIG_fail_arg(func_name, argnum, type)                                          \
+  {                                                                                    \
+    SWIG_Lua_pushferrstring(L, "permadict: %s: argument %d must be %s, not %s [EINVALID]", \
+                            func_name, argnum, type, SWIG_Lua_typename(L, argnum));     \
+    goto fail;                                                                         \
+  }
+#undef SWIG_check_num_args
+#define SWIG_check_num_args(func_name, a, b)                                           \
+  if (lua_gettop(L) < a || lua_gettop(L) > b) {                                        \
+    SWIG_Lua_pushferrstring(L, "permadict: %s takes %d to %d arguments, got %d [EINVALID]", \
+                            func_name, a, b, lua_gettop(L));                           \
+    goto fail;                                                                         \
+  }
 %}
 
 %init %{

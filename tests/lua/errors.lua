@@ -30,7 +30,12 @@ T.case("the binding's own argument checks end in a code too", function()
     { function() permadict.wait(d, "x", 0) end, "a version number", "EINVALID" },
     { function() permadict.wait(d, 0, -1) end, "timeout must be >= 0", "EINVALID" },
     { function() return other.a end, "attempt to use a closed permadict", "EMISUSE" },
+    { function() return permadict.contains(d) end, "takes 2 to 2 arguments", "EINVALID" },
+    { function() return permadict.version() end, "takes 1 to 1 arguments", "EINVALID" },
+    { function() permadict.drop_namespace(d, true) end, "argument 2 must be", "EINVALID" },
   }
+  -- A message of another module is not read as one of ours.
+  T.eq(permadict.errcode("permadict.lua:12: Error in something [EBUSY]"), nil)
   for _, c in ipairs(cases) do
     local ok, err = pcall(c[1])
     T.eq(ok, false)
