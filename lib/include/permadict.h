@@ -287,9 +287,7 @@ typedef struct pd_options {
  * *out is a handle to pd_close(); on failure *out is NULL, the code says
  * why and pd_errmsg(NULL) gives this thread's message for it. A file that
  * is not a permadict file is never modified. path is a file name, never an
- * SQLite URI. PD_EBUSY also when the file at path replaced (by rename, or
- * deletion and re-creation) one that other connections still have open:
- * the -wal and -shm beside it are still theirs (docs/GUARANTEES.md).
+ * SQLite URI.
  */
 PD_API int pd_open(pd_dict **out, const char *path, const pd_options *opts);
 

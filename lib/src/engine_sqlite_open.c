@@ -227,7 +227,6 @@ void pd__sq_disconnect(pd_dict *d) {
     sqlite3_close_v2(d->db);
   }
   pd__conn_unregister(d, closing);
-  pd__sidecars_after_close(d, closing); /* after unregistering: it asks the registry */
   pd__wal_writeback_close(d);
   memset(d->stmts, 0, sizeof d->stmts);
   d->db = NULL;
@@ -242,8 +241,7 @@ void pd__sq_disconnect(pd_dict *d) {
 int pd__sq_connect(pd_dict *d) {
   pd__file_info info = {0};
   int rc;
-  pd__wal_writeback_init(d); /* first: disconnect closes what they open */
-  pd__sidecars_init(d);
+  pd__wal_writeback_init(d); /* first: disconnect closes what it opens */
   d->memory = strcmp(d->path, ":memory:") == 0;
   if (!d->memory) {
     rc = pd__file_prepare(d->path, d->opts.readonly, d->opts.create, d->opts.durable,
@@ -256,10 +254,6 @@ int pd__sq_connect(pd_dict *d) {
     if (rc) return rc;
     d->file_dev = info.dev;
     d->file_ino = info.ino;
-    rc = pd__sidecars_owner_check(d);
-    if (rc) return rc;
-    pd__sidecars_track(d);
-    pd__sidecars_note_absent(d);
     /* Before anything can write: creating the namespace may (fork_locks.c). */
     d->fork_write_blocked = pd__conn_write_blocked(d);
   }

@@ -141,21 +141,6 @@ void pd__conn_fork_child(void) {
   }
 }
 
-void pd__conn_users(const char *shm_path, dev_t dev, ino_t ino, int *shm_used, int *shm_other,
-                    int *file_used) {
-  *shm_used = *shm_other = *file_used = 0;
-  pthread_mutex_lock(&registry_lock);
-  for (const pd__conn_entry *e = registry; e; e = e->next) {
-    int this_file = e->dev == dev && e->ino == ino;
-    if (this_file) *file_used = 1;
-    if (strcmp(e->shm_path, shm_path) == 0) {
-      *shm_used = 1;
-      if (!this_file) *shm_other = 1;
-    }
-  }
-  pthread_mutex_unlock(&registry_lock);
-}
-
 int pd__conn_write_blocked(const pd_dict *d) {
   int blocked = 0;
   pthread_mutex_lock(&registry_lock);

@@ -238,8 +238,6 @@ struct pd_dict {
   /* The WAL opened read-only to start its write-back (wal_writeback.c):
    * -1 not yet, -2 could not be opened. */
   int wal_fd;
-  int path_fd;       /* O_PATH descriptor of the database file (sidecar_owner.c) */
-  int made_sidecars; /* read-only, and neither -wal nor -shm was there at open */
 
   sqlite3_stmt *stmts[PD__ST_COUNT_];
 
@@ -275,25 +273,6 @@ int pd__conn_register(pd_dict *d);
 void pd__conn_unregister(pd_dict *d, int closed);
 void pd__conn_fork_child(void);
 int pd__conn_write_blocked(const pd_dict *d);
-/* Whether connections of this process use the -shm at shm_path (*shm_used),
- * some of them with another database file than (dev, ino) (*shm_other), and
- * whether any has the file (dev, ino) open, by whatever name (*file_used). */
-void pd__conn_users(const char *shm_path, dev_t dev, ino_t ino, int *shm_used, int *shm_other,
-                    int *file_used);
-/* sidecar_owner.c: PD_EBUSY when the -wal and -shm beside d->real_path are
- * in use with another database file than (d->file_dev, d->file_ino). */
-int pd__sidecars_owner_check(pd_dict *d);
-void pd__sidecars_init(pd_dict *d);
-/* Before SQLite opens the file: notes whether a read-only open will make
- * the -wal and -shm (they are removed again at close when empty). */
-void pd__sidecars_note_absent(pd_dict *d);
-/* After the checks: remembers the database file, to tell at close whether it
- * was deleted meanwhile. */
-void pd__sidecars_track(pd_dict *d);
-/* After the connection closed (closed 0: left open, in a forked child):
- * removes the -wal and -shm of a database file deleted (or replaced) while
- * open, when nobody uses them any more. */
-void pd__sidecars_after_close(pd_dict *d, int closed);
 /* PD_EFORKED with its message when d->fork_write_blocked, else PD_OK. */
 int pd__fork_write_check(pd_dict *d);
 void pd__fork_watch_install(void);
