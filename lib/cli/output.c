@@ -26,7 +26,6 @@ int cli_finish_stdout(void) {
   if (fflush(stdout) != 0 || ferror(stdout))
     /* stdio keeps no errno for an earlier failed write, only its flag. */
     return cli_fail(CLI_EXIT_ERROR, "stdout", "write failed: %s",
-                    errno ? strerror(errno)
-                          : "an earlier write failed (disk full, or the reader closed the pipe?)");
+                    errno ? strerror(errno) : "an earlier write to it failed (disk full?)");
   return CLI_EXIT_OK;
 }

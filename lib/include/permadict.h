@@ -436,8 +436,9 @@ PD_API void pd_changes_free(pd_changes *c);
 /* Block until the version exceeds since, up to timeout_ms (0: just look,
  * <0: forever). PD_OK with *version (may be NULL) set, or PD_ETIMEOUT. An
  * idle wait sleeps in the kernel (inotify on the WAL), not in a poll loop.
- * PD_EGONE at once when the file is deleted, renamed or replaced (nothing
- * can change it any more) or the namespace is dropped. */
+ * PD_EGONE at once when the file is deleted, renamed or replaced (this
+ * handle can neither see nor make its changes any more) or the namespace is
+ * dropped. */
 PD_API int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version);
 
 /* A file descriptor, owned by d, that becomes readable when the file may

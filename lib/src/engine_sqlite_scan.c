@@ -13,6 +13,8 @@
  * A NULL key (only a damaged file has one) sorts first and no key compares
  * greater than it, so a full page of NULL keys is followed by the page of
  * the first non-NULL keys: iteration goes on past the damage it reported.
+ * (NULL keys beyond that first page cannot be told apart by key, and are
+ * skipped unreported.)
  */
 #include <stdio.h>
 #include <stdlib.h>

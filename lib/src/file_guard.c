@@ -120,9 +120,9 @@ static void fsync_parent_dir(const char *path) {
  * a half-made or zero-byte permadict file.
  */
 static int create_atomically(const char *path, char *msg, size_t cap) {
-  char tmp[4096];
-  const char *dot = strncmp(path, "file:", 5) == 0 ? "./" : ""; /* pd__sqlite_file_name */
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s%s.pdtmp-XXXXXX", dot, path) >= sizeof tmp) {
+  char tmp[4096], name_buf[4096];
+  const char *name = pd__sqlite_file_name(path, name_buf, sizeof name_buf);
+  if (!name || (size_t)snprintf(tmp, sizeof tmp, "%s.pdtmp-XXXXXX", name) >= sizeof tmp) {
     snprintf(msg, cap, "path '%s' is too long", path);
     return PD_EINVALID;
   }

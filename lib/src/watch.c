@@ -157,7 +157,9 @@ static int inotify_setup(pd_dict *d, watch_state *w) {
   w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (w->fd < 0) return -1;
   /* IN_ATTRIB: the file's link count drops when it is deleted or a file is
-   * renamed over it, which ends a wait with PD_EGONE (version_read). */
+   * renamed over it, which ends a wait with PD_EGONE (version_read). It also
+   * fires on chmod or touch: a spurious wake-up, which re-reads the version
+   * and sleeps again. */
   w->wd_main = inotify_add_watch(w->fd, d->real_path,
                                  IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
                                      IN_DONT_FOLLOW);
@@ -281,8 +283,8 @@ static int version_read(pd_dict *d, int64_t *out) {
   /* Each read gets the handle's whole busy timeout, however long the wait. */
   d->deadline_set = 0;
   d->timed_out = 0;
-  /* A file deleted, renamed or replaced is never written again: waiting on
-   * it would wait for ever (PD_EGONE, as a write would get). */
+  /* A file deleted, renamed or replaced is out of this handle's reach: its
+   * writes get PD_EGONE, and a wait on it would wait for ever. */
   int rc = pd__file_identity_check(d);
   if (rc) return rc;
   int exists = 0;

@@ -41,7 +41,8 @@ static int64_t pdlua_check_version_arg(lua_State *L, int idx) {
   return 0;
 }
 
-/* A timeout in seconds as pd_wait's milliseconds: nil is -1 (no limit);
+/* A timeout in seconds as pd_wait's milliseconds: nil and math.huge are -1
+ * (no limit), more than 2^31 - 1 ms is that (24.8 days);
  * fractions round up so that a short timeout never becomes "just look". */
 static int pdlua_check_timeout_arg(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return -1;
@@ -56,6 +57,7 @@ static int pdlua_check_timeout_arg(lua_State *L, int idx) {
                     lua_tostring(L, idx));
     lua_error(L);
   }
+  if (isinf(s)) return -1; /* math.huge: no limit, as nil */
   double ms = ceil(s * 1000.0);
   return ms >= (double)INT_MAX ? INT_MAX : (int)ms;
 }

@@ -354,6 +354,8 @@ def test_usage_errors_exit_2_with_one_line(db):
         ["keys", db, "--int-key", "--prefix", "1"],
         ["keys", db, "--int-key"],  # an integer is never a prefix: nothing to apply to
         ["watch", db, "--int-key"],
+        ["keys", db, "--hex-key"],  # reads --prefix, and there is none
+        ["watch", db, "--hex-key"],
         ["get", db, "k", "--json=yes"],
         ["get", db, "k", "-n", ""],
     ]

@@ -18,10 +18,10 @@ tree=$work/tree
 mod=$tree/lib/lua/5.4/permadict_core.so
 [ -f "$mod" ] && [ -f "$tree/share/lua/5.4/permadict.lua" ] ||
   { echo "the rock lacks its module or permadict.lua"; find "$tree" -type f; exit 1; }
-if find "$tree" -name 'libpermadict*' | grep -q .; then
+if find "$tree" -name 'libpermadict*' | grep . >/dev/null; then
   echo "the rock installed the C library too:"; find "$tree" -name 'libpermadict*'; exit 1
 fi
-if ldd "$mod" | grep -q libpermadict; then
+if ldd "$mod" | grep libpermadict >/dev/null; then
   echo "the module needs libpermadict.so: not self-contained"; ldd "$mod"; exit 1
 fi
 (cd "$work" && LUA_PATH="$tree/share/lua/5.4/?.lua" LUA_CPATH="$tree/lib/lua/5.4/?.so" "$lua" -e '

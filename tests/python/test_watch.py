@@ -252,21 +252,36 @@ def test_wait__timeouts_return_on_time(db_path):
             d.wait(v, -1)
 
 
-@pytest.mark.parametrize("timeout", [1e7, 1e12, float("inf")], ids=["116_days", "huge", "inf"])
+@pytest.mark.parametrize("timeout", [1e7, 1e12, 1e306, 10**400, float("inf")],
+                         ids=["116_days", "huge", "near_max_float", "beyond_float", "inf"])
 def test_wait__long_timeouts_wait_for_the_change(db_path, timeout):
     """Beyond what poll() and a lock wait take at once (2^31 - 1 ms), a timeout
     still just means "wait": no OverflowError."""
     with Permadict(db_path, timeout=timeout) as d:
         v = d.version
-        threading.Timer(0.1, d.__setitem__, ("k", 1)).start()
-        assert d.wait(v, timeout) == v + 1
-        threading.Timer(0.1, d.__setitem__, ("k", 2)).start()
-        assert next(d.watch(since=v + 1, timeout=timeout)).version == v + 2
+        got = []
+
+        def waits():  # in a thread: a lost wake-up fails below instead of hanging
+            try:
+                got.append(d.wait(v, timeout))
+                got.append(next(d.watch(since=v + 1, timeout=timeout)).version)
+            except BaseException as e:  # noqa: BLE001 - reported by the assert below
+                got.append(e)
+
+        t = threading.Thread(target=waits, daemon=True)
+        t.start()
+        time.sleep(0.1)
+        d["k"] = 1
+        time.sleep(0.1)
+        d["k"] = 2
+        t.join(WAIT)
+        assert got == [v + 1, v + 2]
 
 
-@pytest.mark.parametrize("timeout, error, says", [(float("nan"), ValueError, "nan"),
-                                                  (-1, ValueError, "-1"),
-                                                  ("5", TypeError, "str")])
+@pytest.mark.parametrize("timeout, error, says",
+                         [(float("nan"), ValueError, "timeout must be >= 0 seconds or None, not nan"),
+                          (-1, ValueError, "timeout must be >= 0 seconds or None, not -1"),
+                          ("5", TypeError, "timeout must be a number of seconds or None, not str")])
 def test_bad_timeouts_are_named_when_opening_and_waiting(db_path, timeout, error, says):
     with pytest.raises(error, match=says):
         Permadict(db_path, timeout=timeout)

@@ -40,6 +40,7 @@ _iter_free = _core.iter_free
 _set_pickle = _core.set_pickle
 
 _FOREVER_MS = 2**31 - 1
+_NO_LIMIT_ABOVE_S = 366 * 24 * 3600.0
 _CHANGE_OPS = {1: "set", 2: "delete", 3: "clear"}
 # In-memory dicts have no file to watch: wait() re-reads the version with this back-off.
 _MEMORY_POLL_FIRST = 0.001
@@ -185,7 +186,12 @@ def _timeout_seconds(timeout: Optional[float]) -> Optional[float]:
                         f"{type(timeout).__name__}")
     if not timeout >= 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
-    return None if timeout == math.inf else timeout
+    try:
+        seconds = float(timeout)
+    except OverflowError:  # an int beyond any float: no limit either
+        return None
+    # Beyond a year is no limit in practice, and keeps the arithmetic finite.
+    return None if seconds > _NO_LIMIT_ABOVE_S else seconds
 
 
 def _deadline(timeout: Optional[float]) -> Optional[float]:
@@ -753,8 +759,8 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                     waker_registered = True
                 poller.register(fd, select.POLLIN)
                 # poll() takes at most 2^31 - 1 ms; the loop goes on waiting after it.
-                poller.poll(None if left is None else min(max(1, math.ceil(left * 1000)),
-                                                          _FOREVER_MS))
+                poller.poll(None if left is None
+                            else max(1, math.ceil(min(left * 1000, _FOREVER_MS))))
             finally:
                 poller.unregister(fd)
                 os.close(fd)
