@@ -374,10 +374,8 @@ function M.errcode(err)
   -- error(msg, 2) gives it ("app.lua:12: permadict: ..."); so does an error
   -- re-raised with error(err).
   -- The binding's own argument checks say which function: "permadict.open: ...".
-  return err:match("^permadict: .*%[(E%u+)%]$") or
-         err:match("^permadict%.[%a_]+: .*%[(E%u+)%]$") or
-         err:match("^[^\n]-:%d+: permadict: .*%[(E%u+)%]$") or
-         err:match("^[^\n]-:%d+: permadict%.[%a_]+: .*%[(E%u+)%]$")
+  local msg = err:match("^[^\n]-:%d+: (permadict.*)$") or err
+  return msg:match("^permadict: .*%[(E%u+)%]$") or msg:match("^permadict%.[%a_]+: .*%[(E%u+)%]$")
 end
 
 return M

@@ -68,16 +68,12 @@ static int list_keys(pd_dict *d, const cli_args *args, const pd_val *prefix) {
 
 int cmd_keys(const cli_args *args) {
   const char *file = args->pos[0];
-  key_arg prefix = {0};
-  if ((args->options & CLI_OPT_HEX_KEY) && !args->prefix)
-    return cli_fail(CLI_EXIT_USAGE, NULL, "--hex-key does not apply to keys without --prefix");
-  if (args->prefix) {
-    int ex = key_arg_parse(&prefix, args, args->prefix, "--prefix");
-    if (ex != CLI_EXIT_OK)
-      return ex;
-  }
+  key_arg prefix;
+  int ex = key_arg_prefix(&prefix, args, "keys");
+  if (ex != CLI_EXIT_OK)
+    return ex;
   pd_dict *d;
-  int ex = cli_open(&d, args, file, CLI_OPEN_READ);
+  ex = cli_open(&d, args, file, CLI_OPEN_READ);
   if (ex == CLI_EXIT_OK) {
     ex = list_keys(d, args, args->prefix ? &prefix.key : NULL);
     pd_close(d);

@@ -179,20 +179,16 @@ static int watch_loop(pd_dict *d, const char *file, const pd_val *prefix) {
 
 int cmd_watch(const cli_args *args) {
   const char *file = args->pos[0];
-  key_arg prefix = {0};
-  if ((args->options & CLI_OPT_HEX_KEY) && !args->prefix)
-    return cli_fail(CLI_EXIT_USAGE, NULL, "--hex-key does not apply to watch without --prefix");
-  if (args->prefix) {
-    int ex = key_arg_parse(&prefix, args, args->prefix, "--prefix");
-    if (ex != CLI_EXIT_OK) return ex;
-  }
+  key_arg prefix;
+  int ex = key_arg_prefix(&prefix, args, "watch");
+  if (ex != CLI_EXIT_OK) return ex;
   if (stop_signals_install() != 0) {
     key_arg_free(&prefix);
     return cli_fail(CLI_EXIT_ERROR, NULL, "cannot install signal handlers: %s",
                     strerror(errno));
   }
   pd_dict *d;
-  int ex = cli_open(&d, args, file, CLI_OPEN_READ);
+  ex = cli_open(&d, args, file, CLI_OPEN_READ);
   if (ex == CLI_EXIT_OK) {
     ex = watch_loop(d, file, args->prefix ? &prefix.key : NULL);
     pd_close(d);

@@ -52,6 +52,14 @@ static int key_storable(const pd_val *key, const char *what) {
                   refused == 2 ? " (give a bytes key with --hex-key)" : "");
 }
 
+int key_arg_prefix(key_arg *out, const cli_args *args, const char *cmd) {
+  memset(out, 0, sizeof *out);
+  if (args->prefix) return key_arg_parse(out, args, args->prefix, "--prefix");
+  if (args->options & CLI_OPT_HEX_KEY)
+    return cli_fail(CLI_EXIT_USAGE, NULL, "--hex-key does not apply to %s without --prefix", cmd);
+  return CLI_EXIT_OK;
+}
+
 int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
                   const char *what) {
   memset(out, 0, sizeof *out);

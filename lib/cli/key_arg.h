@@ -23,6 +23,11 @@ int key_arg_parse(key_arg *out, const cli_args *args, const char *text,
                   const char *what);
 void key_arg_free(key_arg *k);
 
+/* The --prefix option of keys and watch (cmd), parsed as key_arg_parse does;
+ * *out stays empty without one, and --hex-key, which only says how to read
+ * it, is then a usage error. */
+int key_arg_prefix(key_arg *out, const cli_args *args, const char *cmd);
+
 /* Whether the library would refuse key: 0 no, 1 too long, 2 text that is
  * not valid UTF-8; the reason in why ("is ... bytes long; ..."). */
 int key_refused(const pd_val *key, char *why, size_t cap);

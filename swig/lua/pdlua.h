@@ -149,6 +149,10 @@ int pdlua_float_form(lua_State *L, int idx, pd_val *out);
  * when bytes are stored. */
 int pdlua_bytes_form(lua_State *L, int idx, const pd_val *given, pd_val *out);
 
+/* Raises "permadict: bad argument #idx (<expected> expected, got <type>)
+ * [EINVALID]": the binding's argument checks all read alike. */
+void pdlua_bad_arg(lua_State *L, int idx, const char *expected);
+
 /* ---------------------------------------------------------------- options */
 
 /* Fills *opts from the Lua table at idx (or defaults when idx is nil);

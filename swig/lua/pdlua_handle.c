@@ -86,14 +86,17 @@ int pdlua_reopen_after_fork(pd_dict *d, int rc) {
  * registry lookup: 330 of a cached get's 2,000 instructions). Only this
  * file writes a full userdata of this size with this tag; Lua code cannot
  * write the bytes of a userdata at all. */
+void pdlua_bad_arg(lua_State *L, int idx, const char *expected) {
+  lua_pushfstring(L, "permadict: bad argument #%d (%s expected, got %s) [EINVALID]", idx,
+                  expected, luaL_typename(L, idx));
+  lua_error(L);
+}
+
 pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
   pdlua_dict *u = (pdlua_dict *)lua_touserdata(L, idx);
   if (!u || lua_type(L, idx) != LUA_TUSERDATA || pdlua_rawlen(L, idx) != sizeof *u ||
-      u->tag != &pdlua_mt_dict) {
-    lua_pushfstring(L, "permadict: bad argument #%d (permadict expected, got %s) [EINVALID]", idx,
-                    luaL_typename(L, idx));
-    lua_error(L);
-  }
+      u->tag != &pdlua_mt_dict)
+    pdlua_bad_arg(L, idx, "permadict");
   return u;
 }
 
@@ -187,11 +190,8 @@ void pdlua_push_iter(lua_State *L, pd_iter *it, int dict_idx, int values) {
 
 pd_iter *pdlua_check_iter(lua_State *L, int idx) {
   pdlua_iter *i = (pdlua_iter *)lua_touserdata(L, idx);
-  if (!i || !pdlua_has_mt(L, idx, &pdlua_mt_iter)) {
-    lua_pushfstring(L, "permadict: bad argument #%d (permadict iterator expected, got %s) [EINVALID]",
-                    idx, luaL_typename(L, idx));
-    lua_error(L);
-  }
+  if (!i || !pdlua_has_mt(L, idx, &pdlua_mt_iter))
+    pdlua_bad_arg(L, idx, "permadict iterator");
   if (!i->it && !i->owner) {
     lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
     lua_error(L);

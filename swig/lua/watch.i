@@ -35,9 +35,7 @@ static int64_t pdlua_check_version_arg(lua_State *L, int idx) {
     if (x == floor(x) && fabs(x) <= PDLUA_EXACT_DOUBLE_INT) return (int64_t)x;
 #endif
   }
-  lua_pushfstring(L, "permadict: bad argument #%d (a version number, an integer, expected, got %s) [EINVALID]",
-                  idx, luaL_typename(L, idx));
-  lua_error(L);
+  pdlua_bad_arg(L, idx, "a version number, an integer,");
   return 0;
 }
 
@@ -46,11 +44,7 @@ static int64_t pdlua_check_version_arg(lua_State *L, int idx) {
  * fractions round up so that a short timeout never becomes "just look". */
 static int pdlua_check_timeout_arg(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return -1;
-  if (lua_type(L, idx) != LUA_TNUMBER) {
-    lua_pushfstring(L, "permadict: bad argument #%d (timeout in seconds or nil expected, got %s) [EINVALID]",
-                    idx, luaL_typename(L, idx));
-    lua_error(L);
-  }
+  if (lua_type(L, idx) != LUA_TNUMBER) pdlua_bad_arg(L, idx, "timeout in seconds or nil");
   double s = (double)lua_tonumber(L, idx);
   if (!(s >= 0)) {
     lua_pushfstring(L, "permadict: bad argument #%d (timeout must be >= 0 seconds, got %s) [EINVALID]", idx,

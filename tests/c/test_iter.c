@@ -228,16 +228,23 @@ static void test_iter__survives_concurrent_delete(void **state) {
   tu_rmdir(dir);
 }
 
+/* A file at path with the integer keys 1..n, all holding 0. */
+static pd_dict *open_with_keys_1_to(const char *path, int n) {
+  pd_dict *d = tu_open(path, NULL);
+  pd_val v = pd_int(0);
+  for (int i = 1; i <= n; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  return d;
+}
+
 static void test_iter__undecodable_row_is_reported_and_skipped(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "bad.db");
-  pd_dict *d = tu_open(path, NULL);
-  pd_val v = pd_int(0);
-  for (int i = 1; i <= 3; i++) {
-    pd_val k = pd_int(i);
-    TU_OK(d, pd_set(d, &k, &v));
-  }
+  pd_dict *d = open_with_keys_1_to(path, 3);
+  pd_val v;
   assert_int_equal(tu_sql(path, "UPDATE permadict_rows SET type = 6, value = x'01' WHERE type >= 0 AND key = 2"), 0);
   pd_iter_options o = PD_ITER_OPTIONS_INIT;
   o.values = 1;
@@ -262,12 +269,7 @@ static void test_iter__null_key_at_the_end_of_a_page_does_not_end_it(void **stat
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "null.db");
-  pd_dict *d = tu_open(path, NULL);
-  pd_val v = pd_int(0);
-  for (int i = 1; i <= 5; i++) {
-    pd_val k = pd_int(i);
-    TU_OK(d, pd_set(d, &k, &v));
-  }
+  pd_dict *d = open_with_keys_1_to(path, 5);
   assert_int_equal(tu_sql(path, "INSERT INTO permadict_rows (id, ns, key, type, value) "
                                 "VALUES (1000000, 1, NULL, 2, 0)"),
                    0);
