@@ -295,7 +295,9 @@ PD_API int pd_open(pd_dict **out, const char *path, const pd_options *opts);
 PD_API void pd_close(pd_dict *d);
 
 /* After fork(): drop the inherited connection without touching it and open
- * the same file and namespace afresh, with the same options. A descriptor
+ * the same file and namespace afresh, with the same options. The file is
+ * found by the absolute path it had when first opened, so a relative path
+ * still names it after a chdir(). A descriptor
  * pd_watch_fd gave before is closed: ask for the new one. */
 PD_API int pd_reopen(pd_dict *d);
 

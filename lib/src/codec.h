@@ -31,8 +31,10 @@ size_t pd__utf8_invalid_at(const void *p, size_t len);
  * at most PD_MAX_DEPTH, map keys int/str/bin sorted and distinct, str valid
  * UTF-8, ext types 1..127, ints within signed 64 bits. Else PD_EDECODE (or
  * PD_ETOOBIG when len > PD_MAX_VALUE_BYTES, PD_ENOMEM) with the reason.
- * writing: a valid document not in the canonical form writers emit (FORMAT.md
- * 4.1: shortest headers, float 64, the one NaN) gives PD__ENONCANONICAL. */
+ * writing: nesting deeper than PD_MAX_DEPTH is PD_ETOOBIG too (a limit of the
+ * input, as for pd_enc), and a document not in the canonical form writers
+ * emit (FORMAT.md 4.1: shortest headers, float 64, the one NaN) but whose
+ * headers, lengths and nesting pass gives PD__ENONCANONICAL. */
 int pd__packed_check(const void *p, size_t len, int writing, char *msg, size_t msgcap);
 #define PD__ENONCANONICAL (-1000) /* never returned by the public API */
 

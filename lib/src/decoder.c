@@ -191,7 +191,7 @@ static int form_check(const unsigned char *p, uint64_t n, int writing, size_t at
 static int prescan(const unsigned char *p, size_t len, int writing, char *msg,
                    size_t msgcap) {
   uint64_t left[PD_MAX_DEPTH]; /* items still due in each open container */
-  int depth = 0;
+  int depth = 0, noncanonical = 0;
   size_t pos = 0;
 
   for (;;) {
@@ -211,9 +211,11 @@ static int prescan(const unsigned char *p, size_t len, int writing, char *msg,
                   "document is truncated inside the %s header at offset %zu",
                   type_byte_name(p[at]), at);
     uint64_t n = h.lenbytes ? read_be(p + at + h.fixed, h.lenbytes) : h.body;
-    int rc = form_check(p + at, n, writing, at, msg, msgcap);
-    if (rc != PD_OK)
-      return rc;
+    /* A form other than the canonical one is told only once the rest of
+     * the document passed: a writer's caller re-encodes such a document,
+     * and a limit it breaks must still be reported as that limit. */
+    if (!noncanonical && form_check(p + at, n, writing, at, msg, msgcap) != PD_OK)
+      noncanonical = 1;
     pos += head;
     if (h.kind == SHAPE_BODY) {
       if (n > len - pos)
@@ -224,8 +226,11 @@ static int prescan(const unsigned char *p, size_t len, int writing, char *msg,
                     len - pos);
       pos += (size_t)n;
     } else if (h.kind != SHAPE_SCALAR) {
+      /* Given to a write, this is input over a limit (permadict.h:
+       * PD_ETOOBIG, as pd_enc says); read back, a document no writer may
+       * have made (FORMAT.md 4.1: a decode error). */
       if (depth >= PD_MAX_DEPTH)
-        return pd__codec_fail(PD_EDECODE, msg, msgcap,
+        return pd__codec_fail(writing ? PD_ETOOBIG : PD_EDECODE, msg, msgcap,
                     "nesting deeper than %d (a %s at offset %zu)",
                     PD_MAX_DEPTH, type_byte_name(p[at]), at);
       uint64_t items = h.kind == SHAPE_MAP ? 2 * n : n;
@@ -252,7 +257,7 @@ static int prescan(const unsigned char *p, size_t len, int writing, char *msg,
                 "%zu trailing bytes after the document, which ends at offset "
                 "%zu",
                 len - pos, pos);
-  return PD_OK;
+  return noncanonical ? PD__ENONCANONICAL : PD_OK;
 }
 
 /* --------------------------------------------------- 3. the tree and a walk */

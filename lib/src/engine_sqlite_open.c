@@ -243,13 +243,16 @@ int pd__sq_connect(pd_dict *d) {
   int rc;
   pd__wal_writeback_init(d); /* first: disconnect closes what it opens */
   d->memory = strcmp(d->path, ":memory:") == 0;
+  /* A reconnect (pd_reopen) goes to the file first opened, by its absolute
+   * path: a relative one would name another file once the process (a fork
+   * child, say) has changed directory since. */
+  const char *path = d->real_path ? d->real_path : d->path;
   if (!d->memory) {
-    rc = pd__file_prepare(d->path, d->opts.readonly, d->opts.create, d->opts.durable,
+    rc = pd__file_prepare(path, d->opts.readonly, d->opts.create, d->opts.durable,
                           &info, d->errmsg, sizeof d->errmsg);
     if (rc) return rc;
-    free(d->real_path);
-    d->real_path = realpath(d->path, NULL);
-    if (!d->real_path) return pd__err(d, PD_ENOMEM, "cannot resolve '%s'", d->path);
+    if (!d->real_path && !(d->real_path = realpath(d->path, NULL)))
+      return pd__err(d, PD_ENOMEM, "cannot resolve '%s'", d->path);
     rc = pd__file_sidecars_check(d->real_path, d->errmsg, sizeof d->errmsg);
     if (rc) return rc;
     d->file_dev = info.dev;
@@ -265,8 +268,8 @@ int pd__sq_connect(pd_dict *d) {
   if (d->memory) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
   else flags |= d->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   char name_buf[4100];
-  const char *name = d->memory ? d->path : pd__sqlite_file_name(d->path, name_buf, sizeof name_buf);
-  if (!name) return pd__err(d, PD_EINVALID, "path '%.200s...' is too long", d->path);
+  const char *name = d->memory ? d->path : pd__sqlite_file_name(path, name_buf, sizeof name_buf);
+  if (!name) return pd__err(d, PD_EINVALID, "path '%.200s...' is too long", path);
   int src = sqlite3_open_v2(name, &d->db, flags, NULL);
   if (src != SQLITE_OK) {
     rc = open_err(d, src);
@@ -279,7 +282,7 @@ int pd__sq_connect(pd_dict *d) {
     /* FORMAT.md 1: SQLite has only opened the file so far (no lock, no
      * read of the database, no write); nothing may run on it before its
      * header says it is ours. */
-    rc = pd__file_header_check(d->db, d->path, &info, d->errmsg, sizeof d->errmsg);
+    rc = pd__file_header_check(d->db, path, &info, d->errmsg, sizeof d->errmsg);
     if (rc) {
       d->sqlite_errcode = 0;
       goto fail;

@@ -155,6 +155,9 @@ void pdlua_bad_arg(lua_State *L, int idx, const char *expected);
 
 /* ---------------------------------------------------------------- options */
 
+/* Seconds (>= 0, math.huge included) as milliseconds for the C library:
+ * rounded up, at most INT_MAX (24.8 days, the longest it takes). */
+int pdlua_seconds_to_ms(double s);
 /* Fills *opts from the Lua table at idx (or defaults when idx is nil);
  * raises on an unknown field or a field of the wrong type. */
 void pdlua_to_options(lua_State *L, int idx, pd_options *opts);

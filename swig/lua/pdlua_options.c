@@ -6,6 +6,8 @@
  */
 #include "pdlua.h"
 
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 static void raise_option(lua_State *L, const char *fn, const char *field,
@@ -24,6 +26,11 @@ static double option_number(lua_State *L, const char *fn, const char *field) {
   if (lua_type(L, -1) != LUA_TNUMBER)
     raise_option(L, fn, field, "must be a number");
   return (double)lua_tonumber(L, -1);
+}
+
+int pdlua_seconds_to_ms(double s) {
+  double ms = ceil(s * 1000.0); /* a short timeout never becomes zero */
+  return ms >= (double)INT_MAX ? INT_MAX : (int)ms;
 }
 
 void pdlua_to_options(lua_State *L, int idx, pd_options *opts) {
@@ -52,11 +59,13 @@ void pdlua_to_options(lua_State *L, int idx, pd_options *opts) {
     } else if (strcmp(field, "durable") == 0) {
       opts->durable = option_flag(L, "open", field);
     } else if (strcmp(field, "timeout") == 0) {
-      /* Seconds, as Lua's os.time and socket.sleep count them. */
+      /* Seconds, as Lua's os.time and socket.sleep count them. More than
+       * the C library takes (math.huge included) waits as long as it can,
+       * as in permadict.wait and the Python binding. */
       double s = option_number(L, "open", field);
-      if (!(s >= 0 && s <= 2147483.0))
-        raise_option(L, "open", field, "must be seconds from 0 to 2147483");
-      opts->timeout_ms = (int)(s * 1000.0 + 0.5);
+      if (!(s >= 0))
+        raise_option(L, "open", field, "must be seconds >= 0");
+      opts->timeout_ms = pdlua_seconds_to_ms(s);
     } else {
       raise_option(L, "open", field,
                    "is unknown (name, readonly, create, timeout, durable)");

@@ -165,10 +165,10 @@ int pdlua_int64_tostring(lua_State *L) {
   return 1;
 }
 
+/* By value, not by digits: permadict.int64("007") and "-0" are the integers
+ * 7 and 0, as they are on 5.3+ and as a box read back spells them. */
 int pdlua_int64_eq(lua_State *L) {
-  lua_rawgeti(L, 1, 1);
-  lua_rawgeti(L, 2, 1);
-  lua_pushboolean(L, lua_rawequal(L, -1, -2));
+  lua_pushboolean(L, int64_box_value(L, 1) == int64_box_value(L, 2));
   return 1;
 }
 
@@ -254,6 +254,12 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
     if (exact_integer_double(x, &i)) {
       *out = pd_int(i);
       return;
+    }
+    if (x == floor(x) && fabs(x) < 0x1p63) { /* whole, but not exact here */
+      lua_pushfstring(L, "permadict: key %f is beyond +-2^53, where a number "
+                         "is not an exact integer (use permadict.int64) [EINVALID]",
+                      (lua_Number)x);
+      lua_error(L);
     }
 #endif
     lua_pushvalue(L, idx); /* tostring converts in place: not the key itself */

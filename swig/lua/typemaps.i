@@ -86,11 +86,13 @@
   $1 = &tmp;
 %}
 
-/* pd_open has no handle: its message is this thread's pd_errmsg(NULL). */
+/* pd_open has no handle: its message is this thread's pd_errmsg(NULL). It
+ * ends in the code like every other error, so that the error raised by
+ * assert(permadict.open(path)) gives its code to permadict.errcode too. */
 %typemap(out) int pd_open %{
   if ($1 != PD_OK) {
     lua_pushnil(L);
-    lua_pushfstring(L, "permadict: %s", pd_errmsg(NULL));
+    lua_pushfstring(L, "permadict: %s [%s]", pd_errmsg(NULL), pdlua_code_name($1));
     lua_pushstring(L, pdlua_code_name($1));
     return 3;
   }
@@ -245,14 +247,18 @@
 
 /* Calls on a dict: after fork() the inherited handle is reopened and the
  * call made once more (outside a transaction; see pdlua_reopen_after_fork),
- * then any failure is raised. */
-%define PDLUA_RETRY_AFTER_FORK(fn)
+ * then any failure is raised. dict is the wrapper's argument holding the
+ * handle: arg1, but arg2 for pd_iter_open, whose first argument is out. */
+%define PDLUA_RETRY_AFTER_FORK_ON(fn, dict)
 %exception fn %{
   $action
-  if (pdlua_reopen_after_fork(arg1, result)) {
+  if (pdlua_reopen_after_fork(dict, result)) {
     $action
   }
 %}
+%enddef
+%define PDLUA_RETRY_AFTER_FORK(fn)
+PDLUA_RETRY_AFTER_FORK_ON(fn, arg1)
 %enddef
 
 /* Success pushes nothing of its own (the out-parameters are the results). */
@@ -294,6 +300,8 @@ PDLUA_STATUS(pd_clear)
 PDLUA_STATUS(pd_incr)
 PDLUA_STATUS(pd_set_if_absent)
 PDLUA_STATUS(pd_get_and_set)
+/* pairs() may be the child's first call (its failure is raised above). */
+PDLUA_RETRY_AFTER_FORK_ON(pd_iter_open, arg2)
 /* A value just read must match itself. On 5.1/LuaJIT a whole float (1.0)
  * reads back as the number 1, which converts to the integer 1 and never
  * equals the stored float: when the stored value is a float, the float form

@@ -15,7 +15,6 @@
 /* ------------------------------------------------------------ arguments */
 
 %{
-#include <limits.h>
 #include <math.h>
 
 /* A version number argument: an integer (a permadict.int64 box on 5.1). */
@@ -52,8 +51,7 @@ static int pdlua_check_timeout_arg(lua_State *L, int idx) {
     lua_error(L);
   }
   if (isinf(s)) return -1; /* math.huge: no limit, as nil */
-  double ms = ceil(s * 1000.0);
-  return ms >= (double)INT_MAX ? INT_MAX : (int)ms;
+  return pdlua_seconds_to_ms(s);
 }
 %}
 

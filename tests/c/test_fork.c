@@ -3,7 +3,9 @@
  * and transaction survive the child closing its inherited copy. */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +78,37 @@ static void test_fork__reopen_in_child_works(void **state) {
   TU_OK(parent_handle, pd_reopen(parent_handle)); /* also fine in the parent */
   TU_OK(parent_handle, pd_get(parent_handle, &k, &out));
   pd_close(parent_handle);
+  tu_rmdir(dir);
+}
+
+/* pd_reopen opens "the same file": not whatever the relative path given to
+ * pd_open names after the child changed directory. */
+static int child_moves_away_and_reopens(void *arg) {
+  pd_val k = pd_int(8), v = pd_int(80);
+  if (chdir(arg) != 0) return 1;
+  if (pd_reopen(parent_handle) != PD_OK) return 2;
+  if (pd_set(parent_handle, &k, &v) != PD_OK) return 3;
+  pd_close(parent_handle);
+  return access("f.db", F_OK) == 0 ? 4 : 0; /* no second file here */
+}
+
+static void test_fork__reopen_after_chdir_finds_the_same_file(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  char *elsewhere = strdup(tu_path(dir, "elsewhere"));
+  assert_int_equal(mkdir(elsewhere, 0700), 0);
+  char *cwd = getcwd(NULL, 0);
+  assert_int_equal(chdir(dir), 0);
+  parent_handle = tu_open("f.db", NULL);
+  assert_int_equal(tu_run_child(child_moves_away_and_reopens, elsewhere), 0);
+  pd_val k = pd_int(8), out;
+  TU_OK(parent_handle, pd_get(parent_handle, &k, &out));
+  assert_int_equal(out.u.i, 80);
+  pd_close(parent_handle);
+  assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(rmdir(elsewhere), 0);
+  free(cwd);
+  free(elsewhere);
   tu_rmdir(dir);
 }
 
@@ -186,6 +219,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fork__child_gets_eforked_and_parent_txn_commits_intact),
       cmocka_unit_test(test_fork__reopen_in_child_works),
+      cmocka_unit_test(test_fork__reopen_after_chdir_finds_the_same_file),
       cmocka_unit_test(test_fork__child_commits_survive_the_parent_closing),
       cmocka_unit_test(test_fork__child_of_a_transaction_cannot_write),
   };

@@ -163,6 +163,41 @@ static void test_items__bad_keys_and_values_are_refused(void **state) {
   tu_rmdir(dir);
 }
 
+/* permadict.h: limits, nesting included, are PD_ETOOBIG. A document built
+ * elsewhere that nests 33 deep is over that limit like one built with pd_enc,
+ * whether its headers are the shortest or not (a longer one, array 16, makes
+ * it a document to re-encode), and whichever write it is given to. */
+static void test_items__packed_value_nested_too_deep_is_etoobig(void **state) {
+  (void)state;
+  const char *dir;
+  pd_dict *d = open_tmp(&dir);
+  pd_val k = pd_int(1), v = pd_int(7), got;
+  TU_OK(d, pd_set(d, &k, &v));
+  unsigned char shortest[34], longer[36];
+  memset(shortest, 0x91, 33); /* 33 one-item lists around a nil */
+  shortest[33] = 0xc0;
+  memcpy(longer, "\xdc\x00\x01", 3); /* the outermost as array 16 */
+  memcpy(longer + 3, shortest + 1, 33);
+  const struct { const unsigned char *p; size_t len; } docs[] = {
+      {shortest, sizeof shortest}, {longer, sizeof longer}};
+  for (size_t i = 0; i < 2; i++) {
+    pd_val deep = {PD_PACKED, 0, {0}};
+    deep.u.s.ptr = docs[i].p;
+    deep.u.s.len = docs[i].len;
+    int found = -1, swapped = -1;
+    assert_int_equal(pd_set(d, &k, &deep), PD_ETOOBIG);
+    assert_non_null(strstr(pd_errmsg(d), "nesting deeper than 32"));
+    assert_int_equal(pd_get_and_set(d, &k, &deep, &got, &found), PD_ETOOBIG);
+    assert_int_equal(pd_compare_and_swap(d, &k, &v, &deep, &swapped), PD_ETOOBIG);
+    assert_int_equal(swapped, 0);
+  }
+  TU_OK(d, pd_get(d, &k, &got));
+  assert_int_equal(got.kind, PD_INT);
+  assert_true(got.u.i == 7);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 static void test_items__value_memory_is_owned_by_the_handle(void **state) {
   (void)state;
   const char *dir;
@@ -228,6 +263,7 @@ int main(void) {
       cmocka_unit_test(test_items__typed_keys_are_distinct),
       cmocka_unit_test(test_items__delete_count_clear_keep_count_exact),
       cmocka_unit_test(test_items__bad_keys_and_values_are_refused),
+      cmocka_unit_test(test_items__packed_value_nested_too_deep_is_etoobig),
       cmocka_unit_test(test_items__value_memory_is_owned_by_the_handle),
       cmocka_unit_test(test_items__memory_dict_works),
       cmocka_unit_test(test_items__stored_value_of_bad_type_is_a_decode_error),

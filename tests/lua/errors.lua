@@ -128,11 +128,28 @@ T.case("open returns nil, message, code; a foreign file is left untouched", func
   T.eq(code2, "ENOTFOUND")
 end)
 
+T.case("the error of assert(permadict.open(path)) has its code for errcode", function()
+  local ok, err = pcall(function() return assert(permadict.open(dir .. "/missing.db", { create = false })) end)
+  T.eq(ok, false)
+  T.truthy(tostring(err):find("missing.db", 1, true), "names the file: " .. tostring(err))
+  T.eq(permadict.errcode(err), "ENOTFOUND", tostring(err))
+end)
+
 T.case("bad options are refused by name", function()
   T.raises(function() permadict.open(path, { readonyl = true }) end, "readonyl")
   T.raises(function() permadict.open(path, { timeout = "5" }) end, "timeout")
   T.raises(function() permadict.open(path, { name = 42 }) end, "name")
   T.raises(function() permadict.open(nil) end, "path")
+  T.raises(function() permadict.open(path, { timeout = -1 }) end, "timeout")
+  T.raises(function() permadict.open(path, { timeout = 0 / 0 }) end, "timeout")
+end)
+
+T.case("timeout = math.huge (or beyond 24.8 days) waits as long as it can, as in wait", function()
+  for _, s in ipairs({ math.huge, 1e12, 2147484 }) do
+    local h = assert(permadict.open(path, { timeout = s }))
+    T.eq(h.keep, "original", "opened with timeout " .. tostring(s))
+    permadict.close(h)
+  end
 end)
 
 T.case("namespaces are separate dicts in one file", function()

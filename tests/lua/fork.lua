@@ -56,6 +56,16 @@ T.case("a first compare_and_set in the child matches a whole float", function()
   T.eq(d.f, 2, "the child's swap is seen by the parent")
 end)
 
+T.case("a first pairs() in the child reopens too", function()
+  local code = in_child(function()
+    for k, v in permadict.pairs(d, { prefix = "parent" }) do
+      return (k == "parent" and v == "after fork") and 0 or 1
+    end
+    return 2
+  end)
+  T.eq(code, 0, "child exit status")
+end)
+
 T.case("inside a transaction begun before fork the child gets EFORKED", function()
   permadict.begin(d)
   d.in_txn = "parent"

@@ -77,6 +77,9 @@ T.case("2^53+1 is exact", function()
     T.eq(type(got), "table", "type")
     T.eq(tostring(got), "9007199254740993")
     T.eq(got, permadict.int64("9007199254740993"), "boxes compare by value")
+    T.eq(got, permadict.int64("09007199254740993"), "leading zeros do not count")
+    T.eq(permadict.int64("-0"), permadict.int64("0"), "-0 is 0")
+    T.truthy(got ~= permadict.int64("9007199254740995"), "other values differ")
     T.eq(tostring(roundtrip({ got })[1]), "9007199254740993", "inside a list")
     T.eq(roundtrip(2 ^ 53), 2 ^ 53, "2^53 itself is a plain number")
   end
@@ -349,6 +352,15 @@ T.case("number keys: 1.0 is key 1, 1.5 and booleans are refused", function()
   d[1] = "one"
   T.eq(r[1.0], "one")
   T.raises(function() d[1.5] = 1 end, "not an integer")
+  if T.exact_integers then
+    d[2 ^ 60] = "2^60" -- a whole float is its integer, as in a Lua table
+    T.eq(r[math.tointeger(2 ^ 60)], "2^60")
+  else
+    -- a double that large may be a rounded integer: it says so, not "not an integer"
+    T.raises(function() d[2 ^ 60] = 1 end, "beyond +-2^53")
+    d[permadict.int64("1152921504606846976")] = "2^60"
+    T.eq(r[permadict.int64("1152921504606846976")], "2^60")
+  end
   T.raises(function() return d[true] end, "keys are integers or strings")
   T.raises(function() d.f = function() end end, "cannot store a function")
 end)

@@ -21,6 +21,17 @@ def test_api__original_permadict_usage_works(db_path):
     assert d.closed
 
 
+def test_api__original_filename_keyword_opens_the_file(db_path):
+    # The original permadict's first parameter is filename: it names the file,
+    # it is not an initial item of an in-memory dict.
+    with Permadict(filename=db_path, a=1) as d:
+        assert d.path == db_path and dict(d) == {"a": 1}
+    with Permadict(db_path) as d:
+        assert dict(d) == {"a": 1}
+    with pytest.raises(TypeError, match="filename"):
+        Permadict(db_path, filename=db_path)
+
+
 def test_api__is_a_mutable_mapping_with_a_readable_repr(db_path):
     import collections.abc
     with Permadict(db_path, a=1) as d:
@@ -250,6 +261,21 @@ def test_pickle__file_permadict_reopens_with_its_options(db_path):
         clone["b"] = 2
         assert d["b"] == 2
         clone.close()
+
+
+def test_pickle__relative_path_reopens_the_same_file_after_chdir(db_path, monkeypatch):
+    # A spawned worker starts in the parent's current directory, which may no
+    # longer be the one the relative path was opened from.
+    folder, name = os.path.split(db_path)
+    monkeypatch.chdir(folder)
+    with Permadict(name, a=1) as d:
+        os.mkdir("elsewhere")
+        monkeypatch.chdir("elsewhere")
+        with pickle.loads(pickle.dumps(d)) as clone:
+            assert clone.get("a") == 1
+            clone["b"] = 2
+        assert d["b"] == 2
+        assert not os.path.exists(name), "the clone created another file"
 
 
 class Marker:

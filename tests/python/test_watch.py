@@ -229,6 +229,20 @@ def test_changes__of_the_current_version_is_empty(db_path):
             d.changes("1")
 
 
+def test_since_beyond_64_bits_is_named_in_the_error(db_path):
+    # Not SWIG's "in method 'changes_open', argument 3 of type 'int64_t'".
+    message = r"^since 9223372036854775808 does not fit in 64 bits \(versions are signed 64-bit\)$"
+    with Permadict(db_path) as d:
+        with pytest.raises(OverflowError, match=message):
+            d.changes(2**63)
+        with pytest.raises(OverflowError, match=message):
+            d.wait(2**63, 0)
+        with pytest.raises(OverflowError, match=message):
+            next(d.watch(2**63, timeout=0))
+        with pytest.raises(OverflowError, match=message):
+            asyncio.run(d.wait_async(2**63, 0))
+
+
 # ----------------------------------------------------------------- timeouts
 
 
@@ -395,6 +409,32 @@ def test_wait_async__close_while_waiting_raises_closed_error(db_path):
         d.close()
         with pytest.raises(ClosedError):
             await asyncio.wait_for(task, WAIT)
+
+    asyncio.run(main())
+
+
+def test_wait_async__on_memory_dict_sees_other_coroutines_and_threads():
+    # An in-memory dict has no file whose changes wake the watch descriptor.
+    async def main():
+        d = Permadict()
+        v = d.version
+
+        async def write_later():
+            await asyncio.sleep(DELAY)
+            d["k"] = 1
+
+        writer = asyncio.create_task(write_later())
+        t0 = time.monotonic()
+        assert await d.wait_async(v, WAIT) == v + 1
+        assert time.monotonic() - t0 < WAIT / 2, "woke only when the timeout ran out"
+        await writer
+        threading.Timer(DELAY, d.__setitem__, ("k", 2)).start()
+        t0 = time.monotonic()
+        assert await d.wait_async(v + 1, WAIT) == v + 2
+        assert time.monotonic() - t0 < WAIT / 2, "woke only when the timeout ran out"
+        t0 = time.monotonic()
+        assert await d.wait_async(v + 2, 0.2) is None
+        assert 0.19 <= time.monotonic() - t0 < 2.0
 
     asyncio.run(main())
 

@@ -176,6 +176,14 @@ class _Waker:
             pass
 
 
+def _version_arg(since: Any) -> int:
+    """since checked: an int the core's signed 64-bit versions can be compared with."""
+    since = operator.index(since)
+    if not -2**63 <= since < 2**63:
+        raise OverflowError(f"since {since} does not fit in 64 bits (versions are signed 64-bit)")
+    return since
+
+
 def _timeout_seconds(timeout: Optional[float]) -> Optional[float]:
     """timeout checked: a number of seconds >= 0, or None for no limit (as is
     an infinite one)."""
@@ -239,7 +247,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     """
 
     # _h (the core handle) and _lock (a _core.Lock) are _core.PermadictBase's.
-    __slots__ = ("_path", "_name", "_readonly", "_timeout", "_durable",
+    __slots__ = ("_path", "_file", "_name", "_readonly", "_timeout", "_durable",
                  "_pickle", "_cursors", "_waker", "_async_waiters", "__weakref__")
 
     def __init__(self, path: PathArg = ":memory:", name: str = "default",
@@ -259,13 +267,25 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         :param durable: make each commit survive power loss (slower).
         :param pickle: store other objects pickled and unpickle them on read.
             Unpickling runs arbitrary code: only for files you trust.
-        :param initial: items stored right after opening, as ``dict(**initial)``.
+        :param initial: items stored right after opening, as ``dict(**initial)``;
+            ``filename=``, the original permadict's name for ``path``, is ``path``.
         """
+        if "filename" in initial:
+            if path != ":memory:":
+                raise TypeError("Permadict() got both path and filename (the original "
+                                "permadict's name for path): give one")
+            path = initial.pop("filename")
         self._h = None
         self._cursors: "weakref.WeakSet[_Cursor]" = weakref.WeakSet()
         self._waker: Optional[_Waker] = None
         self._async_waiters: Set[Tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]] = set()
         self._path = os.fsdecode(os.fspath(path))
+        # The file opened, for pickling: another process (spawned in whatever
+        # directory this one has moved to since) must find the same one. Joined,
+        # not os.path.abspath: collapsing "x/.." is wrong where x is a symlink.
+        self._file = self._path
+        if not self._in_memory() and not os.path.isabs(self._path):
+            self._file = os.path.join(os.getcwd(), self._path)
         self._name = "default" if name is None else name
         self._readonly = bool(readonly)
         self._timeout = timeout
@@ -365,6 +385,10 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         """True when other objects are pickled and tag-1 values unpickled."""
         return self._pickle
 
+    def _in_memory(self) -> bool:
+        """Whether this is a private in-memory dict, with no file behind it."""
+        return self._path in (":memory:", "")
+
     def _reopen(self) -> None:
         """After fork(): a fresh connection on the same file (the core's pd_reopen)."""
         # Iterators of the inherited connection are dropped, not freed: freeing
@@ -398,10 +422,10 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
     def __getstate__(self) -> Dict[str, Any]:
         """Path and options only: the receiving process opens the file itself."""
-        if self._path in (":memory:", ""):
+        if self._in_memory():
             raise TypeError("an in-memory Permadict cannot be pickled or sent to another "
                             "process: it exists only in this one; open a file path instead")
-        return {"path": self._path, "name": self._name, "readonly": self._readonly,
+        return {"path": self._file, "name": self._name, "readonly": self._readonly,
                 "timeout": self._timeout, "durable": self._durable, "pickle": self._pickle}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
@@ -705,7 +729,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         when the bounded log (the last 10,000 changes) no longer reaches back
         that far: re-read everything and carry on from :attr:`version`.
         """
-        since = operator.index(since)
+        since = _version_arg(since)
         with self._lock:
             c = self._retry(_core.changes_open, since)
             try:
@@ -729,9 +753,9 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         Inside a :meth:`transaction` it raises :class:`MisuseError`: the
         transaction's lock would keep every writer out.
         """
-        since = operator.index(since)
+        since = _version_arg(since)
         deadline = _deadline(timeout)
-        if self._path in (":memory:", ""):
+        if self._in_memory():
             return self._wait_memory(since, deadline)
         poller = select.poll()
         waker_registered = False
@@ -807,7 +831,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         ``Change(version, "resync", None)``: re-read what you need, then it
         goes on from that version.
         """
-        current = self.version if since is None else operator.index(since)
+        current = self.version if since is None else _version_arg(since)
         woke: Optional[int] = None
         while True:
             try:
@@ -842,11 +866,15 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         """:meth:`wait` for asyncio: the new version, or None after ``timeout`` seconds.
 
         Never blocks the event loop: it waits on :meth:`watch_fd` with
-        ``loop.add_reader``. Many coroutines may wait at once.
+        ``loop.add_reader``. Many coroutines may wait at once. On an in-memory
+        Permadict, which has no file to watch, it re-reads the version with a
+        short back-off instead, as :meth:`wait` does.
         """
-        since = operator.index(since)
+        since = _version_arg(since)
         deadline = _deadline(timeout)
         loop = asyncio.get_running_loop()
+        in_memory = self._in_memory()
+        step = _MEMORY_POLL_FIRST
         while True:
             # Never block the loop on the lock: another thread may be in a transaction.
             while not self._lock.acquire(blocking=False):
@@ -860,11 +888,18 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                 left = _remaining(deadline)
                 if left == 0.0:
                     return None
-                fd = os.dup(self._retry(_core.watch_fd))  # see wait()
-                fut = loop.create_future()
-                self._async_waiters.add((loop, fut))
+                if not in_memory:
+                    fd = os.dup(self._retry(_core.watch_fd))  # see wait()
+                    fut = loop.create_future()
+                    self._async_waiters.add((loop, fut))
             finally:
                 self._lock.release()
+            if in_memory:
+                # Nothing makes the watch descriptor of an in-memory dict readable
+                # (see _wait_memory): re-read the version with a growing pause.
+                await asyncio.sleep(step if left is None else min(step, left))
+                step = min(step * 2, _MEMORY_POLL_CAP)
+                continue
             try:
                 loop.add_reader(fd, _wake, fut)
                 await asyncio.wait([fut], timeout=left)
