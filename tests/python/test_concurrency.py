@@ -91,6 +91,26 @@ def test_fork__inherited_permadict_is_reopened_transparently(db_path):
         assert d["n"] == 6
 
 
+def test_fork__child_that_changed_directory_writes_the_same_file(db_path, monkeypatch):
+    # The transparent reopen goes to the file opened, not to what the
+    # relative path names from the child's new directory.
+    folder, name = os.path.split(db_path)
+    monkeypatch.chdir(folder)
+    os.mkdir("elsewhere")
+    with Permadict(name) as d:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.chdir("elsewhere")
+                d["from child"] = 1
+                os._exit(2 if os.path.exists(name) else 0)
+            except BaseException:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert d["from child"] == 1
+
+
 def test_threads__share_one_permadict(db_path):
     with Permadict(db_path) as d:
         errors = []
