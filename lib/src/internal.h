@@ -121,10 +121,10 @@ typedef enum pd__stmt_id {
   PD__ST_COMMIT,
   PD__ST_ROLLBACK,
   /* Scan pages (engine_sqlite_scan.c): one statement for each combination
-   * of values or not, the lower bound (none, inclusive, after the cursor)
-   * and the upper bound (none, exclusive); SQL built on first use. */
+   * of values or not, the lower bound (none, inclusive, after the cursor,
+   * after NULL keys) and the upper bound (none, exclusive); SQL built on
+   * first use. */
   PD__ST_SCAN_,
-  /* scan pages: values or not x 4 lower bounds (engine_sqlite_scan.c) x upper or not */
   PD__ST_SCAN_LAST_ = PD__ST_SCAN_ + 2 * 4 * 2 - 1,
   PD__ST_COUNT_
 } pd__stmt_id;

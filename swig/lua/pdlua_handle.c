@@ -82,16 +82,16 @@ int pdlua_reopen_after_fork(pd_dict *d, int rc) {
 
 /* ---------------------------------------------------------------- dicts */
 
-/* Every call checks its dict, so by a tag rather than by the metatable (a
- * registry lookup: 330 of a cached get's 2,000 instructions). Only this
- * file writes a full userdata of this size with this tag; Lua code cannot
- * write the bytes of a userdata at all. */
 void pdlua_bad_arg(lua_State *L, int idx, const char *expected) {
   lua_pushfstring(L, "permadict: bad argument #%d (%s expected, got %s) [EINVALID]", idx,
                   expected, luaL_typename(L, idx));
   lua_error(L);
 }
 
+/* Every call checks its dict, so by a tag rather than by the metatable (a
+ * registry lookup: 330 of a cached get's 2,000 instructions). Only this
+ * file writes a full userdata of this size with this tag; Lua code cannot
+ * write the bytes of a userdata at all. */
 pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
   pdlua_dict *u = (pdlua_dict *)lua_touserdata(L, idx);
   if (!u || lua_type(L, idx) != LUA_TUSERDATA || pdlua_rawlen(L, idx) != sizeof *u ||

@@ -208,6 +208,14 @@ def _deadline(timeout: Optional[float]) -> Optional[float]:
     return None if t is None else time.monotonic() + t
 
 
+def _memory_pauses() -> Iterator[float]:
+    """The growing pauses between re-reads of an in-memory dict's version."""
+    step = _MEMORY_POLL_FIRST
+    while True:
+        yield step
+        step = min(step * 2, _MEMORY_POLL_CAP)
+
+
 def _remaining(deadline: Optional[float]) -> Optional[float]:
     """Seconds left until deadline (never below 0); None for no deadline."""
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -805,7 +813,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     def _wait_memory(self, since: int, deadline: Optional[float]) -> Optional[int]:
         """wait() on an in-memory dict: only other threads can change it, and no
         file tells when they do, so the version is re-read with a growing pause."""
-        step = _MEMORY_POLL_FIRST
+        pauses = _memory_pauses()
         while True:
             if not self._lock_until(deadline):
                 return None
@@ -818,8 +826,8 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
             left = _remaining(deadline)
             if left == 0.0:
                 return None
-            time.sleep(step if left is None else min(step, left))
-            step = min(step * 2, _MEMORY_POLL_CAP)
+            pause = next(pauses)
+            time.sleep(pause if left is None else min(pause, left))
 
     def watch(self, since: Optional[int] = None,
               timeout: Optional[float] = None) -> Iterator[Change]:
@@ -873,8 +881,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         since = _version_arg(since)
         deadline = _deadline(timeout)
         loop = asyncio.get_running_loop()
-        in_memory = self._in_memory()
-        step = _MEMORY_POLL_FIRST
+        pauses = _memory_pauses() if self._in_memory() else None
         while True:
             # Never block the loop on the lock: another thread may be in a transaction.
             while not self._lock.acquire(blocking=False):
@@ -888,17 +895,17 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                 left = _remaining(deadline)
                 if left == 0.0:
                     return None
-                if not in_memory:
+                if pauses is None:
                     fd = os.dup(self._retry(_core.watch_fd))  # see wait()
                     fut = loop.create_future()
                     self._async_waiters.add((loop, fut))
             finally:
                 self._lock.release()
-            if in_memory:
+            if pauses is not None:
                 # Nothing makes the watch descriptor of an in-memory dict readable
-                # (see _wait_memory): re-read the version with a growing pause.
-                await asyncio.sleep(step if left is None else min(step, left))
-                step = min(step * 2, _MEMORY_POLL_CAP)
+                # (see _wait_memory): re-read the version after a growing pause.
+                pause = next(pauses)
+                await asyncio.sleep(pause if left is None else min(pause, left))
                 continue
             try:
                 loop.add_reader(fd, _wake, fut)
