@@ -154,10 +154,6 @@ end
 M.close = core.close
 M.is_closed = core.is_closed
 
---- After fork() calls reopen an inherited handle by themselves; this does
--- it explicitly (needed only for a transaction begun before the fork).
-M.reopen = core.reopen
-
 M.path = core.path
 M.name = core.name
 
@@ -238,7 +234,14 @@ local function is_yield_refused(err)
   return type(err) == "string" and err:find("attempt to yield across", 1, true) ~= nil
 end
 
+-- Dicts whose permadict.transaction function is running. Ending its
+-- transaction from inside (commit, rollback, reopen) would make the
+-- function's later writes commit one by one, beyond the reach of its
+-- rollback, and the end of the function fail with "no transaction is open".
+local in_transaction_function = setmetatable({}, { __mode = "k" })
+
 local function finish(d, ok, ...)
+  in_transaction_function[d] = nil
   if ok then
     local committed, err = pcall(core.commit, d)
     if committed then
@@ -256,23 +259,55 @@ local function finish(d, ok, ...)
   error(err, 0)
 end
 
+-- Whether Lua can call v: a function, or a value whose metatable has
+-- __call (read raw, as Lua does, also behind a protected metatable).
+local raw_getmetatable = debug and debug.getmetatable or getmetatable
+local function is_callable(v)
+  if type(v) == "function" then
+    return true
+  end
+  local mt = raw_getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__call") ~= nil
+end
+
 --- Runs fn(d) inside one write transaction: commits everything it did and
 -- returns its results, or, when fn raises, rolls everything back and
--- re-raises the same error. Transactions do not nest. fn may not yield: the
--- transaction would stay open on d while suspended, and other code's writes
--- would join it; a yield raises [EMISUSE] after the rollback.
+-- re-raises the same error. fn is anything callable. Transactions do not
+-- nest, and fn may not end its transaction itself (commit, rollback and
+-- reopen raise [EMISUSE] there). fn may not yield: the transaction would
+-- stay open on d while suspended, and other code's writes would join it; a
+-- yield raises [EMISUSE] after the rollback.
 function M.transaction(d, fn)
-  if type(fn) ~= "function" then
-    error("permadict.transaction: expected a function [EINVALID]", 2)
+  if not is_callable(fn) then
+    core.is_closed(d) -- a forgotten d (transaction(fn)) is named as such first
+    error("permadict.transaction: expected a function (or a callable value), got " ..
+          type(fn) .. " [EINVALID]", 2)
   end
   core.begin(d)
+  in_transaction_function[d] = true
   return finish(d, core.pcall_unyieldable(fn, d))
 end
 
+-- core_fn, refused inside a permadict.transaction function (see above).
+local function outside_transaction_function(name, core_fn)
+  return function(d, ...)
+    if in_transaction_function[d] then
+      error(("permadict: permadict.%s cannot be called inside a permadict.transaction " ..
+             "function: its transaction ends when the function returns (commit) " ..
+             "or raises (rollback) [EMISUSE]"):format(name), 2)
+    end
+    return core_fn(d, ...)
+  end
+end
+
 M.begin = core.begin
-M.commit = core.commit
-M.rollback = core.rollback
+M.commit = outside_transaction_function("commit", core.commit)
+M.rollback = outside_transaction_function("rollback", core.rollback)
 M.in_transaction = core.in_transaction
+
+--- After fork() calls reopen an inherited handle by themselves; this does
+-- it explicitly (needed only for a transaction begun before the fork).
+M.reopen = outside_transaction_function("reopen", core.reopen)
 
 -- -------------------------------------------------------------- iteration
 

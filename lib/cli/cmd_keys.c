@@ -20,14 +20,15 @@
 static int print_plain_key(const pd_val *key) {
   switch (key->kind) {
   case PD_INT:
-    return printf("%" PRId64 "\n", key->u.i) < 0 ? -1 : 0;
+    return printf("%" PRId64 "\n", key->u.i) < 0 ? cli_stdout_failed() : 0;
   case PD_TEXT:
-    if (fwrite(key->u.s.ptr, 1, key->u.s.len, stdout) != key->u.s.len)
-      return -1;
-    return fputc('\n', stdout) == EOF ? -1 : 0;
+    if (fwrite(key->u.s.ptr, 1, key->u.s.len, stdout) != key->u.s.len ||
+        fputc('\n', stdout) == EOF)
+      return cli_stdout_failed();
+    return 0;
   case PD_BYTES: {
     char *hex = hex_encode(key->u.s.ptr, key->u.s.len);
-    int rc = hex ? (printf("%s\n", hex) < 0 ? -1 : 0) : -1;
+    int rc = hex ? (printf("%s\n", hex) < 0 ? cli_stdout_failed() : 0) : -1;
     free(hex);
     return rc;
   }

@@ -116,7 +116,8 @@ static int print_changes(pd_dict *d, pd_dec *dec, const char *file, const pd_val
   if (rc == PD_ERESYNC) {
     json_t *o = json_pack("{s:I, s:s}", "version", (json_int_t)now, "op", "resync");
     *since = now;
-    return cli_print_json_line(o) == 0 && fflush(stdout) == 0 ? CLI_EXIT_OK : -1;
+    if (cli_print_json_line(o) != 0) return -1;
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_stdout_failed();
   }
   if (rc != PD_OK) return cli_fail_pd(file, rc, pd_errmsg(d));
   int ex = CLI_EXIT_OK;
@@ -136,7 +137,7 @@ static int print_changes(pd_dict *d, pd_dec *dec, const char *file, const pd_val
     }
   }
   pd_changes_free(c);
-  if (ex == CLI_EXIT_OK && fflush(stdout) != 0) ex = -1;
+  if (ex == CLI_EXIT_OK && fflush(stdout) != 0) ex = cli_stdout_failed();
   return ex;
 }
 

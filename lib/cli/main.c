@@ -234,6 +234,12 @@ static int check_usage(const cli_command *cmd, const cli_args *args) {
                     "--int-key and --hex-key exclude each other");
   if (args->namespace_name[0] == '\0')
     return cli_fail(CLI_EXIT_USAGE, NULL, "--namespace needs a name");
+  /* Every command's FILE comes first. The library takes ":memory:" for a
+   * private in-memory dict, which the command's exit would throw away. */
+  if (strcmp(args->pos[0], ":memory:") == 0)
+    return cli_fail(CLI_EXIT_USAGE, NULL,
+                    "FILE ':memory:' would be an in-memory dict, gone when the "
+                    "command ends; for a file of that name write ./:memory:");
   return CLI_EXIT_OK;
 }
 

@@ -15,11 +15,19 @@ int cli_open(pd_dict **out, const cli_args *args, const char *file,
   if (rc == PD_OK)
     return CLI_EXIT_OK;
   *out = NULL;
+  return cli_open_failed(file, rc, mode);
+}
+
+int cli_open_failed(const char *file, int rc, cli_open_mode mode) {
   /* PD_ENOTFOUND is also the code for a missing file; exit 1 is for
-   * absent keys and namespaces only, a missing file is an error (3). */
-  if (rc == PD_ENOTFOUND && access(file, F_OK) != 0)
-    return cli_fail(CLI_EXIT_ERROR, file, "no such file%s",
-                    mode == CLI_OPEN_READ ? " (this command never creates one)"
-                                          : "");
+   * absent keys and namespaces only, a missing file is an error (3). A
+   * writing command creates a missing file, so there the file is missing
+   * for a reason the library names (no such directory, a dangling link). */
+  if (rc == PD_ENOTFOUND && access(file, F_OK) != 0) {
+    if (mode == CLI_OPEN_READ)
+      return cli_fail(CLI_EXIT_ERROR, file,
+                      "no such file (this command never creates one)");
+    return cli_fail_pd_exit(CLI_EXIT_ERROR, file, rc, pd_errmsg(NULL));
+  }
   return cli_fail_pd(file, rc, pd_errmsg(NULL));
 }

@@ -17,4 +17,8 @@ typedef enum cli_open_mode { CLI_OPEN_READ, CLI_OPEN_WRITE } cli_open_mode;
 int cli_open(pd_dict **out, const cli_args *args, const char *file,
              cli_open_mode mode);
 
+/* Reports a failed open of file (pd_open or pd_file_namespaces, whose
+ * message is pd_errmsg(NULL)) and returns the exit code for it. */
+int cli_open_failed(const char *file, int rc, cli_open_mode mode);
+
 #endif

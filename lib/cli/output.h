@@ -11,6 +11,10 @@
  * when stdout could not be written (main reports that once at exit). */
 int cli_print_json_line(json_t *j);
 
+/* Call right after a write to stdout failed, while errno still says why:
+ * keeps that reason for cli_finish_stdout. Returns -1. */
+int cli_stdout_failed(void);
+
 /* Report a failure to write stdout, if there was one: flushes stdout and
  * returns CLI_EXIT_ERROR after one line on stderr, else CLI_EXIT_OK. */
 int cli_finish_stdout(void);

@@ -90,8 +90,12 @@ static const char *without_leading_file(const char *cause, const char *file) {
   return cause + n;
 }
 
-int cli_fail_pd(const char *file, int rc, const char *message) {
+int cli_fail_pd_exit(int exit_code, const char *file, int rc,
+                     const char *message) {
   const char *cause = (message && *message) ? message : pd_errstr(rc);
-  return cli_fail(cli_exit_code(rc), file, "%s",
-                  without_leading_file(cause, file));
+  return cli_fail(exit_code, file, "%s", without_leading_file(cause, file));
+}
+
+int cli_fail_pd(const char *file, int rc, const char *message) {
+  return cli_fail_pd_exit(cli_exit_code(rc), file, rc, message);
 }

@@ -24,4 +24,9 @@ int cli_exit_code(int pd_rc);
  * names the key or value) when it has one, else pd_errstr(rc). */
 int cli_fail_pd(const char *file, int rc, const char *message);
 
+/* The same with the exit code given, for a code whose usual exit code
+ * would mislead (a missing file is not an absent key). */
+int cli_fail_pd_exit(int exit_code, const char *file, int rc,
+                     const char *message);
+
 #endif

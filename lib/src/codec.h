@@ -33,10 +33,15 @@ size_t pd__utf8_invalid_at(const void *p, size_t len);
  * PD_ETOOBIG when len > PD_MAX_VALUE_BYTES, PD_ENOMEM) with the reason.
  * writing: nesting deeper than PD_MAX_DEPTH is PD_ETOOBIG too (a limit of the
  * input, as for pd_enc), and a document not in the canonical form writers
- * emit (FORMAT.md 4.1: shortest headers, float 64, the one NaN) but whose
- * headers, lengths and nesting pass gives PD__ENONCANONICAL. */
+ * emit (FORMAT.md 4.1: shortest headers, float 64, the one NaN) but valid
+ * otherwise gives PD__ENONCANONICAL. */
 int pd__packed_check(const void *p, size_t len, int writing, char *msg, size_t msgcap);
 #define PD__ENONCANONICAL (-1000) /* never returned by the public API */
+
+/* pd_dec_start for a document given to a write (pd_enc_val inlining it):
+ * nesting deeper than PD_MAX_DEPTH is PD_ETOOBIG, a limit of the input as
+ * for pd_enc_list, where a document read back gives PD_EDECODE. */
+int pd__dec_start_input(pd_dec *dec, const pd_val *packed);
 
 /* <0, 0, >0 as a sorts before, equal to, after b in key order (FORMAT.md 3):
  * every PD_INT before every PD_TEXT before every PD_BYTES; ints numerically;

@@ -481,8 +481,12 @@ static int check_document(const char *p, size_t len, int writing, msgpack_unpack
                 "the top level of a packed document must be a list, a map or "
                 "a private value, not %s",
                 type_byte_name(b[0]));
-  if ((rc = prescan(b, len, writing, msg, msgcap)) != PD_OK)
-    return rc;
+  /* A form other than the canonical one (told only when writing) is
+   * reported once the tree passed too: a writer re-encodes such a document,
+   * and whatever else is wrong with it must still be said as itself. */
+  int form = prescan(b, len, writing, msg, msgcap);
+  if (form != PD_OK && form != PD__ENONCANONICAL)
+    return form;
 
   size_t off = 0;
   msgpack_unpack_return r = msgpack_unpack_next(u, p, len, &off);
@@ -500,7 +504,8 @@ static int check_document(const char *p, size_t len, int writing, msgpack_unpack
     return pd__codec_fail(PD_EDECODE, msg, msgcap,
                 "msgpack-c rejected the document (code %d at offset %zu)",
                 (int)r, off);
-  return check_tree(&u->data, p, msg, msgcap);
+  rc = check_tree(&u->data, p, msg, msgcap);
+  return rc != PD_OK ? rc : form;
 }
 
 int pd__packed_check(const void *p, size_t len, int writing, char *msg, size_t msgcap) {
@@ -549,7 +554,8 @@ static int dec_fail(pd_dec *dec, int code) {
   return code;
 }
 
-int pd_dec_start(pd_dec *dec, const pd_val *packed) {
+/* writing: packed is input to a write (pd__dec_start_input). */
+static int dec_start(pd_dec *dec, const pd_val *packed, int writing) {
   if (dec == NULL)
     return PD_EINVALID;
   dec->msg[0] = '\0';
@@ -562,8 +568,8 @@ int pd_dec_start(pd_dec *dec, const pd_val *packed) {
   }
   size_t len = packed->u.s.len;
   if (packed->u.s.ptr == NULL || len == 0 || len > PD_MAX_VALUE_BYTES)
-    return dec_fail(dec, check_document(packed->u.s.ptr, len, 0, &dec->tree,
-                                        dec->msg, sizeof dec->msg));
+    return dec_fail(dec, check_document(packed->u.s.ptr, len, writing,
+                                        &dec->tree, dec->msg, sizeof dec->msg));
   /* Copy, so items stay valid for the walk whatever the caller does with
    * the memory it gave (often a handle's buffer, reused on its next call). */
   if (len > dec->cap) {
@@ -580,12 +586,25 @@ int pd_dec_start(pd_dec *dec, const pd_val *packed) {
     dec->cap = cap;
   }
   memcpy(dec->doc, packed->u.s.ptr, len);
-  int rc = check_document(dec->doc, len, 0, &dec->tree, dec->msg, sizeof dec->msg);
+  int rc = check_document(dec->doc, len, writing, &dec->tree, dec->msg,
+                          sizeof dec->msg);
+  if (rc == PD__ENONCANONICAL) { /* the walk hands out values, not forms */
+    rc = PD_OK;
+    dec->msg[0] = '\0';
+  }
   if (rc != PD_OK)
     return dec_fail(dec, rc);
   walk_init(&dec->walk, &dec->tree.data);
   dec->status = PD_OK;
   return PD_OK;
+}
+
+int pd_dec_start(pd_dec *dec, const pd_val *packed) {
+  return dec_start(dec, packed, 0);
+}
+
+int pd__dec_start_input(pd_dec *dec, const pd_val *packed) {
+  return dec_start(dec, packed, 1);
 }
 
 int pd_dec_next(pd_dec *dec, pd_val *out) {

@@ -486,7 +486,7 @@ static int enc_packed(pd_enc *e, const pd_val *v) {
     return e->err;
   if (e->inner == NULL && pd_dec_new(&e->inner) != PD_OK)
     return enc_nomem(e);
-  if ((rc = pd_dec_start(e->inner, v)) != PD_OK)
+  if ((rc = pd__dec_start_input(e->inner, v)) != PD_OK)
     return enc_fail(e, rc, "packed value cannot be inlined: %s",
                     pd_dec_errmsg(e->inner));
   while ((rc = pd_dec_next(e->inner, &item)) == PD_OK)

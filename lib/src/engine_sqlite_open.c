@@ -102,6 +102,13 @@ static int namespace_attach(pd_dict *d) {
     sqlite3_finalize(st);
     if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "looking up the namespace");
     if (pass == 1) break;
+    if ((d->opts.readonly || !d->opts.create) && d->memory)
+      return pd__err(d, PD_ENOTFOUND,
+                     "namespace '%s' does not exist in '%s': an in-memory dict "
+                     "starts empty and no other handle can fill it, so opening "
+                     "one %s has nothing to open",
+                     d->name, d->path,
+                     d->opts.readonly ? "read-only" : "without create");
     if (d->opts.readonly || !d->opts.create)
       return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
                      d->name, d->path,

@@ -129,7 +129,8 @@ static int create_atomically(const char *path, char *msg, size_t cap) {
   int fd = mkstemp(tmp);
   if (fd < 0) {
     int e = errno;
-    snprintf(msg, cap, "cannot create a file next to '%s': %s", path, strerror(e));
+    snprintf(msg, cap, "cannot create '%s': %s%s", path, strerror(e),
+             e == ENOENT ? " (its directory does not exist)" : "");
     return e == EACCES || e == EROFS || e == EPERM ? PD_EREADONLY
            : e == ENOSPC || e == EDQUOT            ? PD_EFULL
            : e == ENOENT || e == ENOTDIR           ? PD_ENOTFOUND

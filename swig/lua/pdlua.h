@@ -120,6 +120,10 @@ enum { PDLUA_ENC_FIRST = 0, PDLUA_ENC_SECOND = 1 };
 void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out);
 /* The same for a key: integer, string, permadict.text/bytes/int64 only. */
 void pdlua_to_key(lua_State *L, int idx, pd_val *out);
+/* The same without raising: 0, with why the value at idx cannot be a key
+ * pushed, for callers that say where the key was (inside a value, an
+ * option). */
+int pdlua_key_value(lua_State *L, int idx, pd_val *out);
 
 /* Pushes an integer: exact on 5.3+; on 5.1/LuaJIT a number when within
  * +-2^53, else a permadict.int64 box (never a rounded double). */

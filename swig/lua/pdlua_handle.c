@@ -269,7 +269,7 @@ int pdlua_len(lua_State *L) {
  * mid-way would stay open on the shared handle, and whatever other code
  * wrote meanwhile would join it and share its fate. */
 int pdlua_pcall_unyieldable(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
+  luaL_checkany(L, 1); /* any callable: lua_pcall honours __call */
   int ok = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) == 0;
   luaL_checkstack(L, 1, "permadict: too many results from a transaction function");
   lua_pushboolean(L, ok);

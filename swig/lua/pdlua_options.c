@@ -74,6 +74,13 @@ void pdlua_to_options(lua_State *L, int idx, pd_options *opts) {
   }
 }
 
+/* The key given as option `field` of pairs (prefix, start, stop), the
+ * value at idx; a refused one is named. */
+static void option_key(lua_State *L, int idx, const char *field, pd_val *out) {
+  if (!pdlua_key_value(L, idx, out))
+    raise_option(L, "pairs", field, lua_pushfstring(L, "must be a key: %s", lua_tostring(L, -1)));
+}
+
 void pdlua_to_iter_options(lua_State *L, int idx, pd_iter_options *opts,
                            pd_val keys[3]) {
   static const pd_iter_options defaults = PD_ITER_OPTIONS_INIT;
@@ -89,13 +96,13 @@ void pdlua_to_iter_options(lua_State *L, int idx, pd_iter_options *opts,
     if (strcmp(field, "values") == 0) {
       opts->values = option_flag(L, "pairs", field);
     } else if (strcmp(field, "prefix") == 0) {
-      pdlua_to_key(L, top, &keys[0]);
+      option_key(L, top, field, &keys[0]);
       opts->prefix = &keys[0];
     } else if (strcmp(field, "start") == 0) {
-      pdlua_to_key(L, top, &keys[1]);
+      option_key(L, top, field, &keys[1]);
       opts->start = &keys[1];
     } else if (strcmp(field, "stop") == 0) {
-      pdlua_to_key(L, top, &keys[2]);
+      option_key(L, top, field, &keys[2]);
       opts->end = &keys[2];
     } else if (strcmp(field, "page_size") == 0) {
       double n = option_number(L, "pairs", field);

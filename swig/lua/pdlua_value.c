@@ -226,17 +226,16 @@ static int marker_scalar(lua_State *L, int idx, pd_val *out) {
   return 0;
 }
 
-static int raise_type(lua_State *L, const char *what, int idx) {
-  lua_pushfstring(L, "permadict: cannot store a %s %s [EINVALID]",
-                  luaL_typename(L, idx), what);
-  return lua_error(L);
+/* Pushes why the value at idx cannot be stored: its type. */
+static const char *push_refused_type(lua_State *L, int idx) {
+  return lua_pushfstring(L, "cannot store a %s value", luaL_typename(L, idx));
 }
 
-void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
+int pdlua_key_value(lua_State *L, int idx, pd_val *out) {
   switch (lua_type(L, idx)) {
   case LUA_TSTRING:
     *out = string_value(L, idx);
-    return;
+    return 1;
   case LUA_TNUMBER: {
 #if PDLUA_EXACT_INTEGERS
     lua_Integer i;
@@ -244,7 +243,7 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
     i = lua_tointegerx(L, idx, &isnum); /* a float like 3.0 is key 3 */
     if (isnum) {
       *out = pd_int((int64_t)i);
-      return;
+      return 1;
     }
 #else
     int64_t i;
@@ -253,33 +252,44 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
       x = 0; /* -0.0 is key 0, as in a Lua table */
     if (exact_integer_double(x, &i)) {
       *out = pd_int(i);
-      return;
+      return 1;
     }
-    if (x == floor(x) && fabs(x) < 0x1p63) { /* whole, but not exact here */
-      lua_pushfstring(L, "permadict: key %f is beyond +-2^53, where a number "
-                         "is not an exact integer (use permadict.int64) [EINVALID]",
+    if (x == floor(x) && x >= -0x1p63 && x < 0x1p63) { /* whole, not exact here */
+      lua_pushfstring(L, "key %f is beyond +-2^53, where a number is not an "
+                         "exact integer (use permadict.int64)",
                       (lua_Number)x);
-      lua_error(L);
+      return 0;
     }
 #endif
+    /* A whole number here (2^63, 1e300) is an integer no key can hold. */
+    lua_Number n = lua_tonumber(L, idx);
+    int whole = n == floor(n) && !isinf(n);
     lua_pushvalue(L, idx); /* tostring converts in place: not the key itself */
-    lua_pushfstring(L, "permadict: key %s is not an integer (keys are "
-                       "integers or strings) [EINVALID]",
+    lua_pushfstring(L, whole
+                           ? "key %s is outside the signed 64-bit range (keys are integers or strings)"
+                           : "key %s is not an integer (keys are integers or strings)",
                     lua_tostring(L, -1));
-    lua_error(L);
-    return;
+    lua_remove(L, -2);
+    return 0;
   }
   case LUA_TTABLE:
     if (marker_scalar(L, idx, out))
-      return;
+      return 1;
     break;
   default:
     break;
   }
   /* Not "cannot store": reads (d[k], contains, pop) convert keys here too. */
-  lua_pushfstring(L, "permadict: a %s cannot be a key (keys are integers or strings) [EINVALID]",
+  lua_pushfstring(L, "a %s cannot be a key (keys are integers or strings)",
                   luaL_typename(L, idx));
-  lua_error(L);
+  return 0;
+}
+
+void pdlua_to_key(lua_State *L, int idx, pd_val *out) {
+  if (!pdlua_key_value(L, idx, out)) {
+    lua_pushfstring(L, "permadict: %s [EINVALID]", lua_tostring(L, -1));
+    lua_error(L);
+  }
 }
 
 /* ----------------------------------------------------------- tables in */
@@ -315,7 +325,65 @@ static size_t table_shape(lua_State *L, int idx, int *is_sequence) {
   return count;
 }
 
-static void encode_item(lua_State *L, pd_enc *e, int idx, int depth);
+/* Where a table walk is inside the value being stored: one link per level
+ * of nesting, on the C stack, so that what it refuses can be placed
+ * (value["a"][2]) at the cost of one store per item. */
+typedef struct walk_path {
+  const struct walk_path *up; /* NULL for the value itself */
+  const pd_val *key;          /* the map key walked, or NULL in a list */
+  size_t index;               /* the list index walked (from 1) */
+  int depth;                  /* the value itself is 1 */
+} walk_path;
+
+/* Appends the location of `at` to buf (size left: *room), as Lua would
+ * index it from "value"; long string keys are cut short. */
+static void append_location(char **buf, size_t *room, const walk_path *at) {
+  int n;
+  if (!at->up) {
+    n = snprintf(*buf, *room, "value");
+  } else {
+    append_location(buf, room, at->up);
+    if (!at->key)
+      n = snprintf(*buf, *room, "[%zu]", at->index);
+    else if (at->key->kind == PD_INT)
+      n = snprintf(*buf, *room, "[%" PRId64 "]", at->key->u.i);
+    else
+      n = snprintf(*buf, *room, "[\"%.*s%s\"]",
+                   (int)(at->key->u.s.len > 40 ? 40 : at->key->u.s.len),
+                   (const char *)at->key->u.s.ptr, at->key->u.s.len > 40 ? "..." : "");
+  }
+  size_t used = n < 0 ? 0 : (size_t)n < *room ? (size_t)n : *room - 1;
+  *buf += used;
+  *room -= used;
+}
+
+/* Raises the reason on top of the stack for something refused inside the
+ * value at `at`: ", inside the value at value["a"]" tells a key or value
+ * deep in a table from the key or value of the call. A refused key is
+ * placed by itself: value["a"][true]. */
+static void raise_inside(lua_State *L, const walk_path *at, int bad_key_idx) {
+  char where[256];
+  char *end = where;
+  size_t room = sizeof where;
+  append_location(&end, &room, at);
+  if (bad_key_idx) {
+    int t = lua_type(L, bad_key_idx);
+    if (t == LUA_TBOOLEAN || t == LUA_TNUMBER) {
+      lua_pushvalue(L, bad_key_idx); /* tostring converts in place */
+      snprintf(end, room, "[%s]", t == LUA_TBOOLEAN
+                                      ? (lua_toboolean(L, -1) ? "true" : "false")
+                                      : lua_tostring(L, -1));
+      lua_pop(L, 1);
+    } else {
+      snprintf(end, room, "[<%s>]", luaL_typename(L, bad_key_idx));
+    }
+  }
+  lua_pushfstring(L, "permadict: %s, inside the value at %s [EINVALID]",
+                  lua_tostring(L, -1), where);
+  lua_error(L);
+}
+
+static void encode_item(lua_State *L, pd_enc *e, int idx, const walk_path *at);
 
 /* The encoder's code ends the message as for any failed call, so a value
  * refused inside a table gives the same code as the same value on its own. */
@@ -328,30 +396,34 @@ static void check_enc(lua_State *L, pd_enc *e, int rc) {
 }
 
 static void encode_list(lua_State *L, pd_enc *e, int idx, size_t n,
-                        int depth) {
+                        const walk_path *at) {
+  walk_path item = {at, NULL, 0, at->depth + 1};
   check_enc(L, e, pd_enc_list(e, n));
   for (size_t k = 1; k <= n; k++) {
+    item.index = k;
     lua_rawgeti(L, idx, (int)k);
-    encode_item(L, e, lua_gettop(L), depth + 1);
+    encode_item(L, e, lua_gettop(L), &item);
     lua_pop(L, 1);
   }
 }
 
 static void encode_map(lua_State *L, pd_enc *e, int idx, size_t n,
-                       int depth) {
+                       const walk_path *at) {
+  pd_val key;
+  walk_path item = {at, &key, 0, at->depth + 1};
   check_enc(L, e, pd_enc_map(e, n));
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    pd_val key;
     int top = lua_gettop(L);
-    pdlua_to_key(L, top - 1, &key); /* never converts the key in place */
+    if (!pdlua_key_value(L, top - 1, &key)) /* never converts the key in place */
+      raise_inside(L, at, top - 1);
     check_enc(L, e, pd_enc_val(e, &key));
-    encode_item(L, e, top, depth + 1);
+    encode_item(L, e, top, &item);
     lua_pop(L, 1);
   }
 }
 
-static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
+static void encode_table(lua_State *L, pd_enc *e, int idx, const walk_path *at) {
   pd_val scalar;
   if (marker_scalar(L, idx, &scalar)) {
     check_enc(L, e, pd_enc_val(e, &scalar));
@@ -380,7 +452,7 @@ static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
     lua_pop(L, 2);
     return;
   }
-  if (depth > PD_MAX_DEPTH) {
+  if (at->depth > PD_MAX_DEPTH) {
     lua_pushfstring(L, "permadict: tables nested more than %d deep (or a "
                        "table that contains itself) [ETOOBIG]",
                     PD_MAX_DEPTH);
@@ -395,15 +467,15 @@ static void encode_table(lua_State *L, pd_enc *e, int idx, int depth) {
                         "1..n only (use permadict.null for holes) [EINVALID]");
       lua_error(L);
     }
-    encode_list(L, e, idx, n, depth);
+    encode_list(L, e, idx, n, at);
   } else if (is_sequence && n > 0 && !pdlua_has_mt(L, idx, &pdlua_mt_map)) {
-    encode_list(L, e, idx, n, depth);
+    encode_list(L, e, idx, n, at);
   } else {
-    encode_map(L, e, idx, n, depth);
+    encode_map(L, e, idx, n, at);
   }
 }
 
-static void encode_item(lua_State *L, pd_enc *e, int idx, int depth) {
+static void encode_item(lua_State *L, pd_enc *e, int idx, const walk_path *at) {
   switch (lua_type(L, idx)) {
   case LUA_TBOOLEAN:
     check_enc(L, e, pd_enc_bool(e, lua_toboolean(L, idx)));
@@ -425,12 +497,13 @@ static void encode_item(lua_State *L, pd_enc *e, int idx, int depth) {
     }
     break;
   case LUA_TTABLE:
-    encode_table(L, e, idx, depth);
+    encode_table(L, e, idx, at);
     return;
   default:
     break;
   }
-  raise_type(L, "value (inside a table)", idx);
+  push_refused_type(L, idx);
+  raise_inside(L, at, 0);
 }
 
 void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
@@ -457,7 +530,8 @@ void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
     if (idx < 0)
       idx = lua_gettop(L) + idx + 1;
     pd_enc_reset(e); /* a walk cut short by an error left it mid-value */
-    encode_table(L, e, idx, 1);
+    walk_path whole = {NULL, NULL, 0, 1};
+    encode_table(L, e, idx, &whole);
     check_enc(L, e, pd_enc_finish(e, out));
     return;
   }
@@ -469,7 +543,8 @@ void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
   default:
     break;
   }
-  raise_type(L, "value", idx);
+  lua_pushfstring(L, "permadict: %s [EINVALID]", push_refused_type(L, idx));
+  lua_error(L);
 }
 
 /* ---------------------------------------------------------- values out */

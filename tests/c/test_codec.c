@@ -779,6 +779,17 @@ static void test_codec__packed_values_are_inlined_canonically(void **state) {
   assert_enc_failed(e, pd_enc_val(e, &doc), PD_ETOOBIG,
                     "nesting deeper than 32");
   free(deep);
+  /* One over the limit by itself is the same limit, PD_ETOOBIG, at the top
+   * level and inside a list alike: a document given to the encoder is input,
+   * not something read back (where pd_dec_start says PD_EDECODE). */
+  deep = nested_doc(33, 0, &len);
+  doc = packed(deep, len);
+  assert_enc_failed(e, pd_enc_val(e, &doc), PD_ETOOBIG,
+                    "nesting deeper than 32");
+  pd_enc_list(e, 1);
+  assert_enc_failed(e, pd_enc_val(e, &doc), PD_ETOOBIG,
+                    "nesting deeper than 32");
+  free(deep);
   pd_enc_free(e);
   pd_enc_free(direct);
 }

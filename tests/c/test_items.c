@@ -229,6 +229,25 @@ static void test_items__memory_dict_works(void **state) {
   pd_close(d);
 }
 
+/* A new in-memory dict is empty and private: opened read-only or without
+ * create there is no namespace to open, and the message says why rather
+ * than only that it does not exist. */
+static void test_items__memory_dict_read_only_says_it_has_nothing(void **state) {
+  (void)state;
+  pd_options o = PD_OPTIONS_INIT;
+  pd_dict *d = NULL;
+  o.readonly = 1;
+  assert_int_equal(pd_open(&d, ":memory:", &o), PD_ENOTFOUND);
+  assert_null(d);
+  assert_non_null(strstr(pd_errmsg(NULL), "':memory:'"));
+  assert_non_null(strstr(pd_errmsg(NULL), "in-memory dict starts empty"));
+  assert_non_null(strstr(pd_errmsg(NULL), "opening one read-only"));
+  o.readonly = 0;
+  o.create = 0;
+  assert_int_equal(pd_open(&d, ":memory:", &o), PD_ENOTFOUND);
+  assert_non_null(strstr(pd_errmsg(NULL), "opening one without create"));
+}
+
 static void test_items__stored_value_of_bad_type_is_a_decode_error(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -266,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_items__packed_value_nested_too_deep_is_etoobig),
       cmocka_unit_test(test_items__value_memory_is_owned_by_the_handle),
       cmocka_unit_test(test_items__memory_dict_works),
+      cmocka_unit_test(test_items__memory_dict_read_only_says_it_has_nothing),
       cmocka_unit_test(test_items__stored_value_of_bad_type_is_a_decode_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 (0 ok, 1 not found, 2 usage, 3 other) and the one-line error format."""
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -23,6 +24,41 @@ def test_set__creates_the_file_when_missing(db):
     assert not os.path.exists(db)
     ok("set", db, "k", "1")
     assert os.path.exists(db)
+
+
+@pytest.mark.parametrize("command", [["set", "k", "1"], ["del", "k"], ["load", "/dev/null"]])
+def test_writing_command__a_missing_directory_is_named_not_a_missing_file(tmp, command):
+    # A writing command creates a missing file: "no such file" would be no
+    # reason at all. The library's says what is missing.
+    db = os.path.join(tmp, "nodir", "x.db")
+    r = permadict(command[0], db, *command[1:])
+    line = assert_one_line_error(r, 3, db)
+    assert line.endswith("No such file or directory (its directory does not exist)"), line
+    assert not os.path.exists(os.path.dirname(db))
+
+
+def test_writing_command__a_dangling_link_is_named_as_such(tmp):
+    db = os.path.join(tmp, "link.db")
+    os.symlink(os.path.join(tmp, "nowhere.db"), db)
+    line = assert_one_line_error(permadict("set", db, "k", "1"), 3, db)
+    assert "symbolic link whose target does not exist" in line, line
+    assert not os.path.exists(os.path.join(tmp, "nowhere.db"))
+
+
+@pytest.mark.parametrize("command", [["set", "k", "1"], ["get", "k"], ["namespaces"], ["stats"]])
+def test_memory_as_file__is_a_usage_error_not_a_dict_thrown_away(tmp, command):
+    # The library reads ":memory:" as a private in-memory dict: `set` would
+    # report success and keep nothing, `namespaces` would list none.
+    r = subprocess.run([CLI, command[0], ":memory:", *command[1:]], cwd=tmp,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 2, r
+    assert r.stderr.decode() == (
+        "permadict: FILE ':memory:' would be an in-memory dict, gone when the "
+        "command ends; for a file of that name write ./:memory:\n")
+    assert os.listdir(tmp) == []
+    r = subprocess.run([CLI, "set", "./:memory:", "k", "1"], cwd=tmp,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and os.path.exists(os.path.join(tmp, ":memory:")), r
 
 
 def test_set__overwrites_an_existing_value(db):
@@ -388,3 +424,23 @@ def test_write_error_on_stdout__exits_3_instead_of_pretending_success(db):
     assert proc.returncode == 3
     lines = proc.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("permadict: stdout: "), lines
+
+
+@pytest.mark.parametrize("command", [["dump"], ["keys"], ["keys", "--json"]])
+def test_closed_pipe_on_stdout__names_the_broken_pipe(db, command):
+    # Output longer than stdio's buffer fails in the middle of the command,
+    # long before the report at exit: the reason must be the one that write
+    # got (a reader that went away), not a guess at a full disk.
+    lines = "".join(f'{{"key": "key {i:05}", "value": {i}}}\n' for i in range(2000))
+    ok("load", db, "-", stdin=lines)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [CLI, *command[:1], db, *command[1:]], stdout=write_end,
+            stderr=subprocess.PIPE, timeout=60,
+            preexec_fn=lambda: signal.signal(signal.SIGPIPE, signal.SIG_IGN))
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 3
+    assert proc.stderr.decode() == "permadict: stdout: write failed: Broken pipe\n"

@@ -51,6 +51,27 @@ T.case("a key of the wrong type is named as a key, for reads and writes alike", 
   T.eq(d.keep, "original")
 end)
 
+T.case("a key or value refused inside a table says where it is", function()
+  local cases = {
+    { function() d.keep = { [true] = 1 } end, "a boolean cannot be a key", "value[true]" },
+    { function() d.keep = { a = { [1.5] = 1 } } end, "key 1.5 is not an integer", 'value["a"][1.5]' },
+    { function() d.keep = { a = { 1, { [print] = 1 } } } end, "a function cannot be a key",
+      'value["a"][2][<function>]' },
+    { function() d.keep = { a = { f = print } } end, "cannot store a function", 'value["a"]["f"]' },
+    { function() permadict.compare_and_set(d, "keep", { [false] = 1 }, 2) end,
+      "a boolean cannot be a key", "value[false]" },
+  }
+  for _, c in ipairs(cases) do
+    local err = T.raises(c[1], c[2])
+    T.truthy(err:find(", inside the value at " .. c[3] .. " [EINVALID]", 1, true), err)
+    T.eq(permadict.errcode(err), "EINVALID", err)
+  end
+  -- the key of the call itself is not "inside the value"
+  local err = T.raises(function() d[true] = 1 end, "a boolean cannot be a key")
+  T.eq(err:find("inside", 1, true), nil, err)
+  T.eq(d.keep, "original")
+end)
+
 T.case("a value refused inside a table ends in the same code as on its own", function()
   local big = ("a"):rep(64 * 1024 * 1024 + 10)
   local loop = {}

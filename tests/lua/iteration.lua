@@ -54,6 +54,16 @@ T.case("prefix, start and stop select a range", function()
   T.raises(function() permadict.pairs(d, { prefx = "u" }) end, "unknown")
 end)
 
+T.case("a prefix, start or stop that cannot be a key is named", function()
+  T.raises(function() permadict.pairs(d, { start = true }) end,
+           "option 'start' must be a key: a boolean cannot be a key")
+  T.raises(function() permadict.pairs(d, { stop = 1.5 }) end,
+           "option 'stop' must be a key: key 1.5 is not an integer")
+  local err = T.raises(function() permadict.pairs(d, { prefix = {} }) end,
+                       "option 'prefix' must be a key: a table cannot be a key")
+  T.eq(permadict.errcode(err), "EINVALID", err)
+end)
+
 T.case("deletes by another handle mid-walk: deleted keys are not returned", function()
   permadict.clear(d)
   for i = 1, 1000 do

@@ -35,6 +35,45 @@ T.case("an error rolls everything back and is re-raised unchanged", function()
   T.eq(permadict.in_transaction(d), false, "no transaction left open")
 end)
 
+T.case("the transaction function may be any callable value", function()
+  local callable = setmetatable({}, {
+    __call = function(self, t) t.cv = "called"; return "r" end,
+    __metatable = "protected",
+  })
+  T.eq(permadict.transaction(d, callable), "r")
+  T.eq(other.cv, "called")
+  local err = T.raises(function() permadict.transaction(d, {}) end, "expected a function")
+  T.eq(permadict.errcode(err), "EINVALID")
+  -- a forgotten dict is named, not the function given in its place
+  err = T.raises(function() permadict.transaction(function() end) end,
+                 "bad argument #1 (permadict expected, got function)")
+  T.eq(permadict.errcode(err), "EINVALID")
+  T.eq(permadict.in_transaction(d), false)
+end)
+
+T.case("commit, rollback and reopen inside the transaction function are refused", function()
+  for _, name in ipairs({ "commit", "rollback", "reopen" }) do
+    d.tc_before = "kept"
+    local ok, err = pcall(permadict.transaction, d, function(t)
+      t.tc_before = "changed"
+      permadict[name](t)
+      t.tc_after = name -- must not be committed on its own
+    end)
+    T.eq(ok, false, name .. " raises")
+    T.eq(permadict.errcode(err), "EMISUSE", tostring(err))
+    T.truthy(tostring(err):find("permadict." .. name .. " cannot be called inside", 1, true),
+             tostring(err))
+    T.eq(permadict.in_transaction(d), false, "no transaction left open")
+    T.eq(other.tc_before, "kept", name .. ": the whole transaction is rolled back")
+    T.eq(other.tc_after, nil, name .. ": no write after it is committed")
+  end
+  -- outside a transaction function they work as before
+  permadict.begin(d)
+  d.tc_after = "explicit"
+  permadict.commit(d)
+  T.eq(other.tc_after, "explicit")
+end)
+
 T.case("transactions do not nest", function()
   T.raises(function()
     permadict.transaction(d, function(t)

@@ -365,4 +365,12 @@ T.case("number keys: 1.0 is key 1, 1.5 and booleans are refused", function()
   T.raises(function() d.f = function() end end, "cannot store a function")
 end)
 
+T.case("a whole number key beyond 64 bits says so, not 'not an integer'", function()
+  for _, x in ipairs({ 2 ^ 63, -(2 ^ 64), 1e300 }) do
+    local err = T.raises(function() d[x] = 1 end, "outside the signed 64-bit range")
+    T.eq(permadict.errcode(err), "EINVALID", err)
+  end
+  T.raises(function() d[math.huge] = 1 end, "not an integer")
+end)
+
 T.done()

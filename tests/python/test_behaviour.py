@@ -153,6 +153,21 @@ def test_views__reverse_and_mapping_as_a_dicts_do(db_path):
             m["a"] = 5  # read-only, as a dict view's mapping is
 
 
+def test_views__value_in_values_while_keys_are_deleted(db_path):
+    with Permadict(db_path) as d:
+        d.update({0: 0, 1: 1, 2: 2})
+
+        class DeletesTheNextKey:
+            """Compared with each value; stands for another process deleting keys meanwhile."""
+
+            def __eq__(self, other):
+                d.pop(other + 1, None)
+                return False
+
+        assert DeletesTheNextKey() not in d.values()
+        assert 0 in d.values() and 2 not in d.values()
+
+
 def test_transaction__closed_inside_raises_instead_of_losing_it_silently(db_path):
     with Permadict(db_path) as d:
         d["base"] = 0
@@ -254,9 +269,10 @@ def test_pickle__memory_permadict_cannot_be_pickled():
             pickle.dumps(d)
 
 
-def test_pickle__file_permadict_reopens_with_its_options(db_path):
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle__file_permadict_reopens_with_its_options(db_path, protocol):
     with Permadict(db_path, name="ns", timeout=1.0, a=1) as d:
-        clone = pickle.loads(pickle.dumps(d))
+        clone = pickle.loads(pickle.dumps(d, protocol))
         assert clone is not d and clone.name == "ns" and clone["a"] == 1
         clone["b"] = 2
         assert d["b"] == 2

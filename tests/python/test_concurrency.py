@@ -74,6 +74,43 @@ def test_fork__child_uses_inherited_handle_and_parent_transaction_survives(db_pa
         d.check()
 
 
+def test_fork__child_forked_inside_a_transaction_is_refused_writes_with_advice_for_python(
+        db_path):
+    with Permadict(db_path) as d:
+        with d.transaction():
+            d["parent"] = 1
+            pid = os.fork()
+            if pid == 0:  # update() first: it must not join the parent's transaction
+                code = 1
+                try:
+                    d.update({"child": 1})
+                except permadict.ForkedError as e:
+                    code = 0 if "pd_reopen" not in str(e) and "fork outside transactions" in str(
+                        e) else 2
+                except BaseException:
+                    code = 3
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.WEXITSTATUS(status) == 0
+        assert d["parent"] == 1 and "child" not in d
+
+
+def test_fork__transaction_made_before_fork_and_entered_in_the_child_commits(db_path):
+    with Permadict(db_path) as d:
+        tx = d.transaction()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with tx:
+                    d["child"] = 1
+                os._exit(0)
+            except BaseException:
+                os._exit(3)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert d.get("child") == 1
+
+
 def test_fork__inherited_permadict_is_reopened_transparently(db_path):
     with Permadict(db_path) as d:
         d["n"] = 0

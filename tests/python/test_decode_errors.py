@@ -1,7 +1,9 @@
-"""Rows whose stored value cannot be decoded (damaged with raw SQL): the error names the
-key, and iteration goes on past the bad row on the next next()."""
+"""Rows whose stored value cannot be decoded (damaged with raw SQL, or a pickle whose
+class is gone): the error names the key, and iteration goes on past the bad row on the
+next next()."""
 
 import sqlite3
+import sys
 
 import pytest
 
@@ -91,3 +93,55 @@ def test_popitem_of_a_bad_first_row_names_the_key(damaged):
     with pytest.raises(DecodeError) as e:
         damaged.popitem()
     assert e.value.key == "b"
+
+
+class Renamed:
+    """Stored pickled; the fixture below then deletes it, as a later version of a program might."""
+
+
+@pytest.fixture
+def orphaned(db_path, monkeypatch):
+    """A pickle=True file with a, gone, z where gone holds an object of a class that is gone."""
+    with Permadict(db_path, pickle=True) as d:
+        d.update(a=1, gone=[Renamed()], z=2)
+    monkeypatch.delattr(sys.modules[__name__], "Renamed")
+    with Permadict(db_path, pickle=True) as d:
+        yield d
+
+
+def _assert_unpickling_error_of_gone(e):
+    assert e.key == "gone" and "'gone'" in str(e)
+    assert isinstance(e.__cause__, AttributeError) and "Renamed" in str(e.__cause__)
+
+
+@pytest.mark.parametrize("call", [lambda d: d["gone"], lambda d: d.get("gone"),
+                                  lambda d: d.setdefault("gone"), lambda d: d.pop("gone"),
+                                  lambda d: d.pop("gone", None), lambda d: d.copy()],
+                         ids=["getitem", "get", "setdefault", "pop", "pop_default", "copy"])
+def test_pickle_of_a_class_gone_is_a_decode_error_naming_the_key_and_nothing_is_lost(orphaned,
+                                                                                     call):
+    with pytest.raises(DecodeError) as e:
+        call(orphaned)
+    _assert_unpickling_error_of_gone(e.value)
+    assert list(orphaned) == ["a", "gone", "z"]
+
+
+def test_pickle_of_a_class_gone__items_go_on_past_it(orphaned):
+    it = iter(orphaned.items())
+    assert _next_or_error(it) == ("a", 1)
+    with pytest.raises(DecodeError) as e:
+        next(it)
+    _assert_unpickling_error_of_gone(e.value)
+    assert list(it) == [("z", 2)]
+
+
+def test_pickle_of_a_class_gone__popitem_and_pop_in_a_transaction_that_goes_on_remove_nothing(
+        orphaned):
+    del orphaned["a"]
+    with orphaned.transaction():
+        for pop in (orphaned.popitem, lambda: orphaned.pop("gone")):
+            with pytest.raises(DecodeError) as e:
+                pop()
+            _assert_unpickling_error_of_gone(e.value)
+        orphaned["b"] = 3
+    assert list(orphaned) == ["b", "gone", "z"]

@@ -145,6 +145,15 @@ def test_private__values_round_trip_opaque(d):
     assert d["nested"] == [Private(64, b"")]
 
 
+def test_private__data_must_be_bytes_like(d):
+    assert Private(5, bytearray(b"ab")).data == b"ab"
+    assert Private(5, memoryview(b"abcd")[::2]).data == b"ac"
+    for data in (5, "text", [1, 2], None):
+        with pytest.raises(TypeError, match=rf"^private data must be bytes-like .*, not "
+                                            rf"{type(data).__name__}$"):
+            Private(5, data)
+
+
 def test_big__value_of_a_few_megabytes_round_trips(d):
     blob = bytes(range(256)) * 20000
     d["blob"] = blob

@@ -243,6 +243,19 @@ def test_since_beyond_64_bits_is_named_in_the_error(db_path):
             asyncio.run(d.wait_async(2**63, 0))
 
 
+def test_since_that_is_not_an_int_is_named_in_the_error(db_path):
+    # Not operator.index's "'str' object cannot be interpreted as an integer".
+    with Permadict(db_path) as d:
+        calls = [d.changes, lambda since: d.wait(since, 0),
+                 lambda since: asyncio.run(d.wait_async(since, 0)),
+                 lambda since: next(d.watch(since, timeout=0))]
+        for since in ("1", 1.0, None):
+            message = rf"^since must be an int \(a version\), not {type(since).__name__}$"
+            for call in calls if since is not None else calls[:3]:  # watch's default is None
+                with pytest.raises(TypeError, match=message):
+                    call(since)
+
+
 # ----------------------------------------------------------------- timeouts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import copyreg
 import math
 import operator
 import os
@@ -178,7 +179,11 @@ class _Waker:
 
 def _version_arg(since: Any) -> int:
     """since checked: an int the core's signed 64-bit versions can be compared with."""
-    since = operator.index(since)
+    try:
+        since = operator.index(since)
+    except TypeError:  # its own message does not say which argument
+        raise TypeError(f"since must be an int (a version), not "
+                        f"{type(since).__name__}") from None
     if not -2**63 <= since < 2**63:
         raise OverflowError(f"since {since} does not fit in 64 bits (versions are signed 64-bit)")
     return since
@@ -256,7 +261,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
     # _h (the core handle) and _lock (a _core.Lock) are _core.PermadictBase's.
     __slots__ = ("_path", "_file", "_name", "_readonly", "_timeout", "_durable",
-                 "_pickle", "_cursors", "_waker", "_async_waiters", "__weakref__")
+                 "_pickle", "_pid", "_cursors", "_waker", "_async_waiters", "__weakref__")
 
     def __init__(self, path: PathArg = ":memory:", name: str = "default",
                  readonly: bool = False, timeout: Optional[float] = 5.0, durable: bool = False,
@@ -303,6 +308,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         # _core.open encodes the path as os.fsencode does (the exact name, even
         # when it is not UTF-8) and refuses a NUL (ValueError) rather than cut it.
         self._h = _core.open(self._path, self._options())
+        self._pid = os.getpid()  # the process whose connection _h is (see Transaction)
         if self._pickle:
             _set_pickle(self._h, 1)
         _open_dicts[id(self)] = self
@@ -405,6 +411,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
             c.it = None
         self._cursors = weakref.WeakSet()
         _core.reopen(self._h)
+        self._pid = os.getpid()
 
     def _retry_key(self, fn: Any, key: Any, *args: Any) -> Any:
         """_retry of a call on one key: a DecodeError it raises names that key."""
@@ -438,6 +445,11 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         Permadict.__init__(self, **state)
+
+    def __reduce__(self) -> Any:
+        """A new object given __getstate__'s state, in every pickle protocol: by
+        default, protocols 0 and 1 try to pickle the C base class, and cannot."""
+        return (copyreg.__newobj__, (type(self),), self.__getstate__())
 
     # --------------------------------------------------------- dict protocol
 
@@ -563,12 +575,20 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
     def pop(self, key: Key, default: Any = _MISSING) -> Any:
         """Remove key and return its value (atomically); default, or KeyError, when absent."""
-        try:
-            return self._retry_key(_pop, key)
-        except NotFoundError:  # also from a read-only Permadict (pd_pop)
+        if self._readonly:
+            # Nothing is removed: pd_pop answers an absent key, and refuses a present one.
+            try:
+                return self._retry_key(_pop, key)
+            except NotFoundError:
+                value = _MISSING
+        else:
+            with self._lock, self._atomic():
+                value = self._take(key)
+        if value is _MISSING:
             if default is _MISSING:
-                raise KeyError(key) from None
+                raise KeyError(key)
             return default
+        return value
 
     def popitem(self) -> Tuple[Key, Any]:
         """Remove and return the first (key, value) in key order, atomically.
@@ -586,11 +606,20 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
                 self._free_cursor(c)
             if r is None:
                 raise KeyError("popitem(): dictionary is empty")
-            try:
-                return r[0], _pop(self._h, r[0])
-            except DecodeError as e:
-                _blame(e, r[0])
-                raise
+            return r[0], self._take(r[0])
+
+    def _take(self, key: Key) -> Any:
+        """Remove key and return its value, or _MISSING when absent. Lock held, in a
+        transaction.
+
+        The value is read (and converted) before the key is deleted, not popped:
+        one that cannot be read (a pickle whose class is gone) would be removed
+        by the time its conversion fails, lost for good inside a transaction()
+        that goes on after the DecodeError."""
+        value = _base_get(self, key, _MISSING)
+        if value is not _MISSING:
+            self._retry(_core.delete, key)
+        return value
 
     def setdefault(self, key: Key, default: Any = None) -> Any:
         """The value for key; if absent, store default and return it (atomically)."""
@@ -936,13 +965,19 @@ class Transaction:
         self._d = d
         self._join = join
         self._own = False
-        self._pid = os.getpid()
+        self._pid = 0  # the process that entered it: one made before fork() may be entered after
 
     def __enter__(self) -> Permadict:
         d = self._d
+        self._pid = os.getpid()
         d._lock.acquire()
         try:
-            if self._join and d._h is not None and _core.in_transaction(d._h):
+            # Joined only if the transaction is this process's: in a child forked
+            # inside one, the inherited handle still says it is open, but it is the
+            # parent's. Beginning instead reopens the handle, and the core then
+            # refuses the child's writes with a message that says why.
+            if self._join and d._h is not None and d._pid == os.getpid() \
+                    and _core.in_transaction(d._h):
                 self._own = False
             else:
                 d._retry(_core.begin)

@@ -97,7 +97,9 @@ class ValueKindError(Error, TypeError):
 class ForkedError(Error):
     """A handle inherited across fork() was used (``PD_EFORKED``).
 
-    Permadict handles this itself by reopening; you only see it from the raw core.
+    Permadict handles this itself by reopening. It is raised for writes in a child
+    forked inside a :meth:`Permadict.transaction`: the parent's write lock cannot be
+    released there (fork outside transactions).
     """
 
     code = -14

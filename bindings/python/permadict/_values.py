@@ -24,7 +24,12 @@ class Private:
         if not isinstance(tag, int) or isinstance(tag, bool) or not 1 <= tag <= 127:
             raise ValueError(f"private tag must be an int in 1..127, not {tag!r}")
         self.tag = tag
-        self.data = bytes(data)
+        try:
+            # Through a memoryview: bytes(5) would be five zero bytes, bytes([1, 2]) a guess.
+            self.data = bytes(memoryview(data))
+        except TypeError:
+            raise TypeError(f"private data must be bytes-like (bytes, bytearray, memoryview), "
+                            f"not {type(data).__name__}") from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Private):

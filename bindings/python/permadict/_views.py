@@ -53,6 +53,12 @@ class ValuesView(_DictViewExtras, collections.abc.ValuesView):
     def __iter__(self) -> Iterator[Any]:
         return self._mapping._walk(1)
 
+    def __contains__(self, value: object) -> bool:
+        # One walk of the values. collections.abc's walks the keys and looks each
+        # one up, which raises KeyError for a key deleted in between (by another
+        # process, say).
+        return any(v is value or v == value for v in self)
+
     def __repr__(self) -> str:
         return f"permadict_values({list(self)!r})"
 
