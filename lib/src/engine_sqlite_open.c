@@ -46,7 +46,34 @@ static const char free_slot_sql[] =
     "ELSE (SELECT min(a.slot) + 1 FROM permadict_namespaces a WHERE NOT EXISTS "
     "(SELECT 1 FROM permadict_namespaces b WHERE b.slot = a.slot + 1)) END";
 
-/* Creates the namespace unless it exists, in one write transaction. */
+/* Looks the namespace up: PD_OK with ns_id and ns_base set and *found 1,
+ * or *found 0 when there is none. */
+static int namespace_find(pd_dict *d, int *found) {
+  static const char find_sql[] = "SELECT id, slot FROM permadict_namespaces WHERE name = ?1";
+  *found = 0;
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(d->db, find_sql, -1, &st, NULL);
+  if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK) src = pd__step(d, st);
+  if (src == SQLITE_ROW) {
+    int64_t slot = sqlite3_column_int64(st, 1);
+    d->ns_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    int rc = pd__sq_slot_check(d, d->name, slot);
+    if (rc) return rc;
+    d->ns_base = slot << PD__SLOT_SHIFT;
+    *found = 1;
+    return PD_OK;
+  }
+  sqlite3_finalize(st);
+  return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "looking up the namespace");
+}
+
+/* Creates the namespace unless it exists and looks it up, in one write
+ * transaction: a lookup after the commit could find it dropped again by
+ * another process, and the open would fail though it may create. A drop
+ * after this commit comes after the open, and the handle reports it as
+ * such (PD_EGONE). */
 static int namespace_create(pd_dict *d) {
   int rc = pd__fork_write_check(d);
   if (!rc) rc = pd__exec(d, "BEGIN IMMEDIATE");
@@ -77,6 +104,11 @@ static int namespace_create(pd_dict *d) {
     sqlite3_finalize(st);
     if (src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "creating the namespace");
   }
+  int found = 0;
+  if (!rc) rc = namespace_find(d, &found);
+  if (!rc && !found) /* INSERT OR IGNORE inserted or found it under the lock */
+    rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s' is missing right after its creation",
+                 d->name, d->path);
   if (!rc) rc = pd__exec(d, "COMMIT");
   if (rc) sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
   return rc;
@@ -84,39 +116,19 @@ static int namespace_create(pd_dict *d) {
 
 /* Looks the namespace up; creates it when allowed. */
 static int namespace_attach(pd_dict *d) {
-  static const char find_sql[] = "SELECT id, slot FROM permadict_namespaces WHERE name = ?1";
-  for (int pass = 0; pass < 2; pass++) {
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(d->db, find_sql, -1, &st, NULL);
-    if (src == SQLITE_OK) sqlite3_bind_text(st, 1, d->name, -1, SQLITE_STATIC);
-    if (src == SQLITE_OK) src = pd__step(d, st);
-    if (src == SQLITE_ROW) {
-      int64_t slot = sqlite3_column_int64(st, 1);
-      d->ns_id = sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
-      int rc = pd__sq_slot_check(d, d->name, slot);
-      if (rc) return rc;
-      d->ns_base = slot << PD__SLOT_SHIFT;
-      return PD_OK;
-    }
-    sqlite3_finalize(st);
-    if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "looking up the namespace");
-    if (pass == 1) break;
-    if ((d->opts.readonly || !d->opts.create) && d->memory)
-      return pd__err(d, PD_ENOTFOUND,
-                     "namespace '%s' does not exist in '%s': an in-memory dict "
-                     "starts empty and no other handle can fill it, so opening "
-                     "one %s has nothing to open",
-                     d->name, d->path,
-                     d->opts.readonly ? "read-only" : "without create");
-    if (d->opts.readonly || !d->opts.create)
-      return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s",
-                     d->name, d->path,
-                     d->opts.readonly ? " (a read-only open never creates it)" : "");
-    int rc = namespace_create(d);
-    if (rc) return rc;
-  }
-  return pd__err(d, PD_ERROR, "namespace '%s' vanished while being created", d->name);
+  int found = 0;
+  int rc = namespace_find(d, &found);
+  if (rc || found) return rc;
+  if ((d->opts.readonly || !d->opts.create) && d->memory)
+    return pd__err(d, PD_ENOTFOUND,
+                   "namespace '%s' does not exist in '%s': an in-memory dict "
+                   "starts empty and no other handle can fill it, so opening "
+                   "one %s has nothing to open",
+                   d->name, d->path, d->opts.readonly ? "read-only" : "without create");
+  if (d->opts.readonly || !d->opts.create)
+    return pd__err(d, PD_ENOTFOUND, "namespace '%s' does not exist in '%s'%s", d->name,
+                   d->path, d->opts.readonly ? " (a read-only open never creates it)" : "");
+  return namespace_create(d);
 }
 
 /* Checks identity again through SQLite (the header pre-check read only the

@@ -98,9 +98,14 @@ int pd__sq_write_begin(pd_dict *d) {
 
 int pd__sq_write_commit(pd_dict *d) {
   int rc = pd__sq_ns_flush(d);
+  int64_t started = pd__now_us();
   if (!rc) rc = run_control(d, PD__ST_COMMIT, "committing");
-  if (rc) pd__sq_rollback(d);
-  else carry_keep(d);
+  if (rc) {
+    pd__sq_rollback(d);
+  } else {
+    carry_keep(d);
+    pd__watch_commit_done(d, started);
+  }
   pd__sq_ns_forget(d);
   return rc;
 }

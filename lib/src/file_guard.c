@@ -114,8 +114,8 @@ static void fsync_parent_dir(const char *path) {
 /*
  * FORMAT.md 1: new files are created whole or not at all. The schema is built
  * in a temporary file next to the target (mkstemp gives mode 0600), closed
- * (which checkpoints the WAL into it) and link()ed into place: link() never
- * replaces an existing file, so when two processes race, one wins and the
+ * (which checkpoints the WAL into it) and moved into place by a rename that
+ * never replaces an existing file, so when two processes race, one wins and the
  * other opens the winner's complete file. A reader can therefore never see
  * a half-made or zero-byte permadict file.
  */
@@ -155,20 +155,18 @@ static int create_atomically(const char *path, char *msg, size_t cap) {
   src = sqlite3_close(db);
   fsync_path(tmp, O_RDONLY);
 
-  int rc = PD_OK;
-  if (link(tmp, path) != 0) {
-    int e = errno;
-    if (e == EPERM || e == ENOTSUP || e == ENOSYS) {
-      /* Filesystems without hard links: rename, still never replacing. */
-      if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
-        e = errno;
-      else
-        e = 0;
-    }
-    if (e != 0 && e != EEXIST) { /* EEXIST: another process won the race */
-      snprintf(msg, cap, "cannot create '%s': %s", path, strerror(e));
-      rc = e == EACCES || e == EROFS ? PD_EREADONLY : e == ENOSPC ? PD_EFULL : PD_EIO;
-    }
+  /* A rename that never replaces, rather than link() and unlink(): between
+   * those two the file has two links, and an open racing in then is
+   * refused (pd__file_prepare). link() serves filesystems whose rename
+   * cannot promise not to replace. */
+  int rc = PD_OK, e = 0;
+  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+    e = errno;
+    if (e == EINVAL || e == ENOSYS || e == ENOTSUP) e = link(tmp, path) != 0 ? errno : 0;
+  }
+  if (e != 0 && e != EEXIST) { /* EEXIST: another process won the race */
+    snprintf(msg, cap, "cannot create '%s': %s", path, strerror(e));
+    rc = e == EACCES || e == EROFS ? PD_EREADONLY : e == ENOSPC ? PD_EFULL : PD_EIO;
   }
   remove_sqlite_files(tmp);
   if (rc == PD_OK) fsync_parent_dir(path);
@@ -214,6 +212,20 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
      * writer came, and a directory or device is never ours. */
     if (!S_ISREG(st.st_mode)) {
       snprintf(msg, cap, "'%s' is not a regular file", path);
+      return PD_EINVALID;
+    }
+    /* SQLite finds a database's -wal and -shm by the name it was opened
+     * with: processes opening one file by two hard links would each commit
+     * to a WAL of their own, unseen by the others, and the checkpoints of
+     * both would overwrite each other's pages ("How To Corrupt", 2.5;
+     * measured: 6,000 of 12,000 increments lost). SQLite itself only logs a
+     * warning. A symbolic link is fine: SQLite resolves it. */
+    if (st.st_nlink > 1) {
+      snprintf(msg, cap,
+               "'%s' has %lu hard links: SQLite finds a file's -wal and -shm by "
+               "name, so processes using different names would lose each "
+               "other's commits; give it one name (symbolic links are fine)",
+               path, (unsigned long)st.st_nlink);
       return PD_EINVALID;
     }
     info->dev = st.st_dev;

@@ -384,6 +384,11 @@ int pd__write_allowed(pd_dict *d);
 /* Whether the file at d->path is still the one opened (PD_OK or PD_EGONE). */
 int pd__file_identity_check(pd_dict *d);
 
+/* watch.c: after a commit whose COMMIT began at started_us, wakes the
+ * waiters of every process when it took so long that they may have stopped
+ * looking for it (see watch.c, "settles"). */
+void pd__watch_commit_done(pd_dict *d, int64_t started_us);
+
 /* What the header pre-check learnt about an existing permadict file. */
 typedef struct pd__file_info {
   dev_t dev;

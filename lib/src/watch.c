@@ -20,6 +20,13 @@
  *     it re-reads the version with a short back-off (25 us doubling to 4 ms)
  *     for SETTLE_US after the last event, still waking at once on a new one.
  *     An idle watcher gets no events and sleeps in the kernel.
+ *   - A commit can take longer than that between its frames and its header:
+ *     an fsync of the WAL on a slow disk (durable), or a writer descheduled
+ *     under load (measured: a 400 ms fsync left a waiter asleep until its
+ *     timeout, and one without a timeout for ever). So a writer whose COMMIT
+ *     took SLOW_COMMIT_US or more touches the main file's times once it is
+ *     published: IN_ATTRIB, which every waiter watches, wakes them to read
+ *     the version again. Quick commits, nearly all, pay one clock read.
  *   - The settle state lives in the handle, not in one call: the events a
  *     call drained may belong to a commit that becomes visible only after it
  *     returned (with another commit's version), and the next call must still
@@ -48,6 +55,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +72,9 @@
 
 /* How long after an event the version is re-checked before sleeping again. */
 #define SETTLE_US 250000
+/* A commit that took this long may have been published after its waiters
+ * stopped re-checking: its writer wakes them once more (pd__watch_commit_done). */
+#define SLOW_COMMIT_US (SETTLE_US / 2)
 #define SETTLE_FIRST_US 25
 #define SETTLE_CAP_US 4000
 /* The poll fallback's back-off. */
@@ -387,6 +398,13 @@ int pd_wait(pd_dict *d, int64_t since, int timeout_ms, int64_t *version) {
     pd__err(d, PD_ETIMEOUT, "pd_wait: no change after version %lld of '%s' within %d ms",
             (long long)since, d->path, timeout_ms);
   return pd__leave(d, rc);
+}
+
+void pd__watch_commit_done(pd_dict *d, int64_t started_us) {
+  if (d->memory || pd__now_us() - started_us < SLOW_COMMIT_US) return;
+  /* By path, never through a descriptor of ours (see the top comment);
+   * best effort: a waiter missing this wakes at its timeout as before. */
+  utimensat(AT_FDCWD, d->real_path, NULL, 0);
 }
 
 /* ------------------------------------------------------ pd_watch_fd */

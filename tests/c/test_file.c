@@ -153,6 +153,30 @@ static void test_file__symlinked_wal_is_refused(void **state) {
   tu_rmdir(dir);
 }
 
+/* SQLite finds the -wal and -shm by the name a file is opened with, so a
+ * process opening a second hard link would commit to a WAL of its own:
+ * refused (left unchanged), while a symbolic link to it opens the one file. */
+static void test_file__file_with_two_hard_links_is_refused(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "h.db"), *other = tu_path(dir, "other.db"),
+             *soft = tu_path(dir, "soft.db");
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_text("n", 1), v = pd_int(1), out;
+  TU_OK(d, pd_set(d, &k, &v));
+  pd_close(d);
+  assert_int_equal(link(path, other), 0);
+  expect_refused(other, PD_EINVALID, "2 hard links");
+  expect_refused(path, PD_EINVALID, "2 hard links");
+  assert_int_equal(unlink(other), 0);
+  assert_int_equal(symlink("h.db", soft), 0);
+  d = tu_open(soft, NULL);
+  TU_OK(d, pd_get(d, &k, &out));
+  assert_int_equal(out.u.i, 1);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 /* A symbolic link to a file that does not exist: nothing is created, not
  * through the link (wherever it points) and not in place of it, and the
  * message says what the path is, whatever the options. */
@@ -281,6 +305,7 @@ int main(void) {
       cmocka_unit_test(test_file__missing_file_without_create_or_readonly_is_not_created),
       cmocka_unit_test(test_file__concurrent_creation_gives_one_valid_file),
       cmocka_unit_test(test_file__symlinked_wal_is_refused),
+      cmocka_unit_test(test_file__file_with_two_hard_links_is_refused),
       cmocka_unit_test(test_file__dangling_symlink_is_refused_not_created_through),
       cmocka_unit_test(test_file__replaced_or_deleted_file_gives_egone_on_write),
       cmocka_unit_test(test_file__name_starting_with_file_colon_is_that_file),

@@ -181,6 +181,53 @@ static void test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one(v
   tu_rmdir(dir);
 }
 
+/* A process dropping a namespace over and over while another opens it with
+ * create: every open succeeds (the namespace it attaches may be dropped
+ * right after, which its calls then report). The lookup after creating ran
+ * after the commit, and a drop in between failed the open with PD_ERROR. */
+static const char *racing_path;
+static int drop_racy_until_stopped(void *arg) {
+  (void)arg;
+  pd_options o = PD_OPTIONS_INIT;
+  o.timeout_ms = 30000;
+  pd_dict *d = NULL;
+  if (pd_open(&d, racing_path, &o) != PD_OK) return 1;
+  struct stat st;
+  char stop[4200];
+  snprintf(stop, sizeof stop, "%s.stop", racing_path);
+  while (stat(stop, &st) != 0) {
+    int rc = pd_drop_namespace(d, "racy");
+    if (rc != PD_OK && rc != PD_ENOTFOUND) return 2;
+  }
+  pd_close(d);
+  return 0;
+}
+
+static void test_namespaces__open_with_create_survives_concurrent_drops(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  racing_path = tu_path(dir, "race.db");
+  pd_close(tu_open(racing_path, NULL));
+  pid_t dropper = tu_fork(drop_racy_until_stopped, NULL);
+  pd_options o = PD_OPTIONS_INIT;
+  o.name = "racy";
+  o.timeout_ms = 30000;
+  int failed = 0;
+  for (int i = 0; i < 1500 && !failed; i++) {
+    pd_dict *d = NULL;
+    int rc = pd_open(&d, racing_path, &o);
+    if (rc != PD_OK) {
+      failed = 1;
+      print_error("open %d -> %d: %s\n", i, rc, pd_errmsg(NULL));
+    }
+    pd_close(d);
+  }
+  tu_write_file(tu_path(dir, "race.db.stop"), "", 0);
+  assert_int_equal(tu_wait(dropper), 0);
+  assert_false(failed);
+  tu_rmdir(dir);
+}
+
 /* FORMAT.md 2: a namespace takes the lowest free slot, slots of dropped
  * namespaces are reused, and a file holds at most 2^19 namespaces. */
 static void test_namespaces__slots_are_reused_and_bounded(void **state) {
@@ -224,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
       cmocka_unit_test(test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one),
       cmocka_unit_test(test_namespaces__slots_are_reused_and_bounded),
+      cmocka_unit_test(test_namespaces__open_with_create_survives_concurrent_drops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -228,6 +229,68 @@ static void test_wait__wakes_within_milliseconds_of_a_commit(void **state) {
   close(ready[0]);
   close(stamp[1]);
   close(result[0]);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
+/* ------------------------------------------------- a slow commit */
+
+/* fdatasync is defined here, so libsqlite3's calls come to this program
+ * first (a symbol of the executable comes before libc's): a child that sets
+ * slow_sync_ms makes its durable commits that slow, as a slow disk does. */
+static int slow_sync_ms;
+
+/* Default visibility: the project builds with hidden symbols. */
+__attribute__((visibility("default"))) int fdatasync(int fd) {
+  if (slow_sync_ms) usleep((useconds_t)slow_sync_ms * 1000);
+  int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+  return real ? real(fd) : 0;
+}
+
+typedef struct slow_commit_ctx {
+  const char *path;
+  int go_fd; /* parent -> child: "waiting now, commit" */
+} slow_commit_ctx;
+
+static int slow_commit_main(void *arg) {
+  const slow_commit_ctx *c = arg;
+  pd_options o = PD_OPTIONS_INIT;
+  o.durable = 1; /* the WAL is synced inside every commit */
+  pd_dict *d = NULL;
+  if (pd_open(&d, c->path, &o) != PD_OK) return 1;
+  if (!pipe_read_byte(c->go_fd, WAIT_MS)) return 2;
+  slow_sync_ms = 600;
+  pd_val k = text_key("slow"), v = pd_int(1);
+  if (pd_set(d, &k, &v) != PD_OK) return 3;
+  pd_close(d);
+  return 0;
+}
+
+/* A commit whose frames reach the WAL more than the waiter's settle time
+ * (250 ms) before its header is published: the waiter was woken by the
+ * frames, found no new version and went back to sleep, until its timeout
+ * (for ever without one). The writer wakes it again once published. */
+static void test_wait__wakes_for_a_commit_slower_than_its_settling(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "slow.pd");
+  pd_dict *d = tu_open(path, NULL);
+  int64_t since = 0, v = 0;
+  TU_OK(d, pd_version(d, &since));
+  int go[2];
+  assert_int_equal(pipe(go), 0);
+  slow_commit_ctx ctx = {path, go[0]};
+  pid_t pid = tu_fork(slow_commit_main, &ctx);
+  close(go[0]);
+  pipe_write_byte(go[1]);
+  int64_t t0 = now_ms();
+  TU_OK(d, pd_wait(d, since, 4000, &v));
+  int64_t took = now_ms() - t0;
+  print_message("a commit with a 600 ms sync woke the waiter after %lld ms\n", (long long)took);
+  assert_true(v > since);
+  assert_true(took < 2500);
+  assert_int_equal(tu_wait(pid), 0);
+  close(go[1]);
   pd_close(d);
   tu_rmdir(dir);
 }
@@ -583,6 +646,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wait__other_process_sees_set_delete_clear_and_transaction),
       cmocka_unit_test(test_wait__wakes_within_milliseconds_of_a_commit),
+      cmocka_unit_test(test_wait__wakes_for_a_commit_slower_than_its_settling),
       cmocka_unit_test(test_changes__log_is_bounded_and_old_versions_answer_resync),
       cmocka_unit_test(test_wait__timeouts_return_on_time),
       cmocka_unit_test(test_wait__changes_in_another_namespace_do_not_end_the_wait),
