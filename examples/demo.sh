@@ -4,6 +4,7 @@
 #
 #   bash examples/demo.sh [--build-dir DIR] [--no-build] [COORDINATOR OPTIONS]
 #
+#   -h, --help       print this and exit, building and installing nothing
 #   --build-dir DIR  build into (or, with --no-build, use) DIR; default build/demo
 #   --no-build       install nothing and build nothing: DIR is already built
 #                    (the ctest test demo.run uses this on its own build tree)
@@ -12,8 +13,13 @@
 #   --workers-per-language N   workers per language (default 1)
 #   --file PATH                use PATH instead of a file in a temporary directory
 #   --generations G, --n N, --timeout SECONDS, --namespace NAME
+# Relative paths are taken from the current directory, as for any command.
 # Exit status: the coordinator's: 0 only if every worker saw every change.
 set -euo pipefail
+# Paths given on the command line are the caller's: relative ones are made
+# absolute before the cd to the repository root below.
+caller_dir=$PWD
+from_caller() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$caller_dir/$1" ;; esac; }
 cd "$(dirname "$0")/.."
 
 build_dir=build/demo
@@ -25,15 +31,23 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir)
       [ $# -ge 2 ] || { echo "demo.sh: --build-dir needs a directory" >&2; exit 2; }
-      build_dir=$2
+      build_dir=$(from_caller "$2")
       shift 2
       ;;
     --no-build) build=0; shift ;;
+    # Here, not in the coordinator: asking for help must not install or build.
+    -h|--help) sed -n '2,/^set /s/^# \{0,1\}//p' examples/demo.sh; exit 0 ;;
     --python)
       [ $# -ge 2 ] || { echo "demo.sh: --python needs an interpreter" >&2; exit 2; }
-      py=$2
+      case $2 in */*) py=$(from_caller "$2") ;; *) py=$2 ;; esac  # else found in PATH
       shift 2
       ;;
+    --file)
+      [ $# -ge 2 ] || { echo "demo.sh: --file needs a path" >&2; exit 2; }
+      coordinator_args+=(--file "$(from_caller "$2")")
+      shift 2
+      ;;
+    --file=*) coordinator_args+=(--file "$(from_caller "${1#--file=}")"); shift ;;
     *) coordinator_args+=("$1"); shift ;;
   esac
 done
