@@ -298,7 +298,9 @@ PD_API void pd_close(pd_dict *d);
  * the same file and namespace afresh, with the same options. The file is
  * found by the absolute path it had when first opened, so a relative path
  * still names it after a chdir(). A descriptor
- * pd_watch_fd gave before is closed: ask for the new one. */
+ * pd_watch_fd gave before is closed: ask for the new one. Called in the
+ * process that opened d, it works too, and rolls back an open transaction
+ * as pd_close does. */
 PD_API int pd_reopen(pd_dict *d);
 
 /* The message of the last failed call on d; with d NULL, of this thread's
