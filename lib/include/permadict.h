@@ -431,7 +431,8 @@ typedef struct pd_change {
 /* The changes committed after version since, oldest first, from a bounded
  * log (docs/FORMAT.md). PD_ERESYNC when the log no longer reaches back to
  * since: re-read everything and carry on from pd_version(). since is a
- * version, 0 or more (PD_EINVALID otherwise). */
+ * version, 0 or more (PD_EINVALID otherwise). A damaged log row (an unknown
+ * op, a missing or unreadable key) is PD_EDECODE naming its version. */
 typedef struct pd_changes pd_changes;
 PD_API int pd_changes_open(pd_changes **out, pd_dict *d, int64_t since);
 PD_API int pd_changes_next(pd_changes *c, pd_change *out);

@@ -46,6 +46,13 @@ int pd__column_key(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
 int pd__column_value(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
                      char *msg, size_t msgcap);
 
+/* Reads a change log row's (key, type) columns at col, col+1 (FORMAT.md 5)
+ * likewise: PD_EDECODE with msg unless type is -1..-3 (minus the op) and the
+ * key is one pd__column_key reads, present exactly unless the op is a clear.
+ * On PD_OK *op is the op and *key the key (PD_NULL for a clear). */
+int pd__column_log_row(sqlite3_stmt *st, int col, pd__buf *buf, pd_change_op *op,
+                       pd_val *key, char *msg, size_t msgcap);
+
 /* ------------------------------------------ engine operations (engine.h) */
 
 struct pd__page;

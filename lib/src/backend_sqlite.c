@@ -292,3 +292,30 @@ int pd__column_value(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
   }
   return PD_OK;
 }
+
+int pd__column_log_row(sqlite3_stmt *st, int col, pd__buf *buf, pd_change_op *op,
+                       pd_val *key, char *msg, size_t msgcap) {
+  /* Compared as stored: minus INT64_MIN has no int64_t. */
+  int64_t type = sqlite3_column_int64(st, col + 1);
+  int keyless = sqlite3_column_type(st, col) == SQLITE_NULL;
+  *key = pd_null();
+  if (sqlite3_column_type(st, col + 1) != SQLITE_INTEGER) {
+    snprintf(msg, msgcap, "change log row whose type has storage class %s",
+             storage_class_name(sqlite3_column_type(st, col + 1)));
+    return PD_EDECODE;
+  }
+  if (type < -PD_CHANGE_CLEAR || type > -PD_CHANGE_SET) {
+    if (type == INT64_MIN)
+      snprintf(msg, msgcap, "change log row of type %lld", (long long)type);
+    else
+      snprintf(msg, msgcap, "change log row of unknown op %lld", -(long long)type);
+    return PD_EDECODE;
+  }
+  *op = (pd_change_op)-type;
+  if (keyless != (*op == PD_CHANGE_CLEAR)) {
+    snprintf(msg, msgcap, "change log row of op %d %s a key", (int)*op,
+             keyless ? "without" : "with");
+    return PD_EDECODE;
+  }
+  return keyless ? PD_OK : pd__column_key(st, col, buf, key, msg, msgcap);
+}

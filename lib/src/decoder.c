@@ -329,6 +329,13 @@ static const msgpack_object *walk_next(walker *w, const walk_frame **frame,
   return o;
 }
 
+/* msgpack-c leaves the pointer of an empty str, bin or ext NULL unless an
+ * earlier one in the document left its own there. An empty text, bytes or
+ * payload is handed out as "", as pd_text("", 0) makes it, so callers can
+ * pass it on to functions that refuse NULL (jansson's json_stringn did:
+ * `permadict get` failed on [""] with "not valid UTF-8"). */
+static const char *nonnull(const char *p) { return p ? p : ""; }
+
 /* The pd_val of one object; text, bytes and payloads point into the
  * document. Ints above INT64_MAX are refused by check_tree first. */
 static void object_to_val(const msgpack_object *o, pd_val *v) {
@@ -354,12 +361,12 @@ static void object_to_val(const msgpack_object *o, pd_val *v) {
     break;
   case MSGPACK_OBJECT_STR:
     v->kind = PD_TEXT;
-    v->u.s.ptr = o->via.str.ptr;
+    v->u.s.ptr = nonnull(o->via.str.ptr);
     v->u.s.len = o->via.str.size;
     break;
   case MSGPACK_OBJECT_BIN:
     v->kind = PD_BYTES;
-    v->u.s.ptr = o->via.bin.ptr;
+    v->u.s.ptr = nonnull(o->via.bin.ptr);
     v->u.s.len = o->via.bin.size;
     break;
   case MSGPACK_OBJECT_ARRAY:
@@ -373,7 +380,7 @@ static void object_to_val(const msgpack_object *o, pd_val *v) {
   case MSGPACK_OBJECT_EXT:
     v->kind = PD_PRIVATE;
     v->tag = o->via.ext.type;
-    v->u.s.ptr = o->via.ext.ptr;
+    v->u.s.ptr = nonnull(o->via.ext.ptr);
     v->u.s.len = o->via.ext.size;
     break;
   }

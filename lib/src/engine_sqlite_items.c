@@ -22,6 +22,8 @@
  * transaction (about 900 instructions of a set's 13,500: callgrind, raw
  * SQLite on this table with the rowid chosen or left to SQLite).
  */
+#include <stdio.h>
+
 #include "backend.h"
 
 static int gone(pd_dict *d) {
@@ -43,13 +45,29 @@ int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists) 
   sqlite3_bind_int64(st, 2, d->ns_base);
   int src = pd__step(d, st);
   *exists = src == SQLITE_ROW;
+  int64_t n = 0, v = 0;
+  int logged = 0, integer = 0;
   if (src == SQLITE_ROW) { /* NULLs (no change yet) read as 0 */
-    if (count) *count = sqlite3_column_int64(st, 0);
-    if (version) *version = sqlite3_column_int64(st, 1);
+    n = sqlite3_column_int64(st, 0);
+    v = sqlite3_column_int64(st, 1);
+    logged = sqlite3_column_type(st, 1) != SQLITE_NULL;
+    integer = sqlite3_column_type(st, 0) == SQLITE_INTEGER;
   }
   pd__stmt_done(st);
   if (src != SQLITE_ROW && src != SQLITE_DONE)
     return pd__sqlite_err(d, src, "reading the namespace");
+  /* A change adds at most one entry, so a count is 0 .. its version: any
+   * other is damage, and a write carrying on from it would overflow. */
+  if (count && logged && (!integer || n < 0 || n > v)) {
+    char what[64] = "a count that is not an integer";
+    if (integer) snprintf(what, sizeof what, "%lld entries", (long long)n);
+    return pd__err(d, PD_ECORRUPT,
+                   "namespace '%s' of '%s' is damaged: its change log row of version %lld "
+                   "records %s",
+                   d->name, d->path, (long long)v, what);
+  }
+  if (count) *count = n;
+  if (version) *version = v;
   return PD_OK;
 }
 

@@ -115,21 +115,17 @@ static int counts(pd_dict *d) {
   return rc;
 }
 
-/* A change log row (odd rowid) of the row st is on: type -1..-3 (minus op
- * 1..3), a key unless it is a clear, an integer count. */
-static int log_row_check(sqlite3_stmt *st, char *why, size_t cap) {
-  int64_t op = -sqlite3_column_int64(st, 1);
-  int keyless = sqlite3_column_type(st, 0) == SQLITE_NULL;
-  if (op < PD_CHANGE_SET || op > PD_CHANGE_CLEAR)
-    snprintf(why, cap, "change log row of unknown op %lld", (long long)op);
-  else if (keyless != (op == PD_CHANGE_CLEAR))
-    snprintf(why, cap, "change log row of op %lld %s a key", (long long)op,
-             keyless ? "without" : "with");
-  else if (sqlite3_column_type(st, 2) != SQLITE_INTEGER)
+/* A change log row (odd rowid) of the row st is on: what a reader of the
+ * log needs (pd__column_log_row), and an integer count. */
+static int log_row_check(sqlite3_stmt *st, pd__buf *buf, char *why, size_t cap) {
+  pd_change_op op;
+  pd_val key;
+  int rc = pd__column_log_row(st, 0, buf, &op, &key, why, cap);
+  if (rc == PD_OK && sqlite3_column_type(st, 2) != SQLITE_INTEGER) {
     snprintf(why, cap, "change log row without an integer count");
-  else
-    return PD_OK;
-  return PD_EDECODE;
+    rc = PD_EDECODE;
+  }
+  return rc;
 }
 
 /* Every key and value of every namespace decodes (FORMAT.md 3 and 4), and
@@ -149,9 +145,16 @@ static int decodable(pd_dict *d) {
     pd_val key, val;
     buf.len = 0;
     if (sqlite3_column_int64(st, 4) & 1) { /* a log row; entries' types are checked below */
-      if (log_row_check(st, why, sizeof why) == PD_OK) continue;
-      rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s': %s",
-                   (const char *)sqlite3_column_text(st, 3), d->path, why);
+      rc = log_row_check(st, &buf, why, sizeof why);
+      if (rc == PD_ENOMEM) {
+        rc = pd__err(d, rc, "out of memory checking values");
+        break;
+      }
+      if (rc == PD_OK) continue;
+      rc = pd__err(d, PD_ECORRUPT, "namespace '%s' of '%s', change log at version %lld: %s",
+                   (const char *)sqlite3_column_text(st, 3), d->path,
+                   (long long)((sqlite3_column_int64(st, 4) & PD__SLOT_ROWIDS_MINUS_1) >> 1),
+                   why);
       break;
     }
     rc = pd__column_key(st, 0, &buf, &key, why, sizeof why);

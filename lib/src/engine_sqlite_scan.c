@@ -218,7 +218,7 @@ static int resync(pd_dict *d, int64_t since) {
 static int load_changes(pd_dict *d, pd__change_list *c, int64_t since, int64_t upto) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(d->db,
-                               "SELECT (id - ?2) >> 1, -type, key FROM permadict_rows "
+                               "SELECT (id - ?2) >> 1, key, type FROM permadict_rows "
                                "WHERE id BETWEEN ?3 AND ?4 AND type < 0 AND ns = ?1 ORDER BY id",
                                -1, &st, NULL);
   if (src != SQLITE_OK) return pd__sqlite_err(d, src, "reading the change log");
@@ -241,20 +241,16 @@ static int load_changes(pd_dict *d, pd__change_list *c, int64_t since, int64_t u
     }
     pd_change *ch = &c->rows[c->n];
     ch->version = sqlite3_column_int64(st, 0);
-    ch->op = (pd_change_op)sqlite3_column_int(st, 1);
-    ch->key = pd_null();
     if (ch->version != expect++) {
       rc = resync(d, since);
       break;
     }
-    if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-      char why[200];
-      rc = pd__column_key(st, 2, &c->buf, &ch->key, why, sizeof why);
-      if (rc == PD_ENOMEM) rc = pd__err(d, rc, "out of memory reading the change log");
-      else if (rc) rc = pd__err(d, rc, "change log of '%s' at version %lld: %s", d->path,
-                                (long long)ch->version, why);
-      if (rc) break;
-    }
+    char why[200];
+    rc = pd__column_log_row(st, 1, &c->buf, &ch->op, &ch->key, why, sizeof why);
+    if (rc == PD_ENOMEM) rc = pd__err(d, rc, "out of memory reading the change log");
+    else if (rc) rc = pd__err(d, rc, "change log of '%s' at version %lld: %s", d->path,
+                              (long long)ch->version, why);
+    if (rc) break;
     c->n++;
   }
   if (!rc && src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "reading the change log");

@@ -325,6 +325,37 @@ static void test_changes__check_finds_rows_out_of_place(void **state) {
   tu_rmdir(dir);
 }
 
+/* A log row of a damaged file that no writer makes (an unknown op, a set
+ * without a key, a key of a storage class no key has) is a decode error of
+ * the change list naming its version, not an op outside pd_change_op or a
+ * PD_NULL key handed out as a change; pd_check finds each too. */
+static void test_changes__damaged_log_row_is_a_decode_error(void **state) {
+  (void)state;
+  static const char *const damage[] = {
+      "UPDATE permadict_rows SET type = -7 WHERE type < 0 AND " LOG_VERSION_SQL " = 2",
+      "UPDATE permadict_rows SET type = -9223372036854775808 WHERE type < 0 AND "
+      LOG_VERSION_SQL " = 2",
+      "UPDATE permadict_rows SET key = NULL WHERE type < 0 AND " LOG_VERSION_SQL " = 2",
+      "UPDATE permadict_rows SET key = 1.5 WHERE type < 0 AND " LOG_VERSION_SQL " = 2",
+  };
+  for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+    const char *dir = tu_tmpdir();
+    const char *path = tu_path(dir, "damaged.db");
+    pd_dict *d = tu_open(path, NULL);
+    set_keys(d, 0, 3);
+    assert_int_equal(tu_sql(path, damage[i]), 0);
+    pd_changes *c = NULL;
+    assert_int_equal(pd_changes_open(&c, d, 1), PD_EDECODE);
+    assert_null(c);
+    assert_non_null(strstr(pd_errmsg(d), "at version 2"));
+    expect_run(d, 2, 3); /* the log after the damaged row reads */
+    assert_int_equal(pd_check(d), PD_ECORRUPT);
+    assert_non_null(strstr(pd_errmsg(d), "change log at version 2"));
+    pd_close(d);
+    tu_rmdir(dir);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_changes__lists_changes_after_a_version),
@@ -337,6 +368,7 @@ int main(void) {
       cmocka_unit_test(test_changes__huge_transaction_leaves_exactly_the_newest_rows),
       cmocka_unit_test(test_changes__last_version_then_efull),
       cmocka_unit_test(test_changes__check_finds_rows_out_of_place),
+      cmocka_unit_test(test_changes__damaged_log_row_is_a_decode_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

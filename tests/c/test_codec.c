@@ -531,6 +531,27 @@ static void test_codec__decoded_items_survive_the_callers_buffer(void **state) {
   pd_dec_free(d);
 }
 
+/* An empty text, bytes or private payload comes out with a pointer, as
+ * pd_text("", 0) makes it: msgpack-c leaves NULL there when no earlier one
+ * in the document set it, and the CLI's JSON writer refused a NULL text. */
+static void test_codec__empty_items_are_never_null(void **state) {
+  (void)state;
+  pd_dec *d = new_dec();
+  pd_val item;
+  /* ["", b"", private 64 of zero bytes] */
+  assert_int_equal(dec_start_hex(d, "93 a0 c4 00 c7 00 40"), PD_OK);
+  assert_int_equal(pd_dec_next(d, &item), PD_OK);
+  pd_kind want[] = {PD_TEXT, PD_BYTES, PD_PRIVATE};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(pd_dec_next(d, &item), PD_OK);
+    assert_int_equal(item.kind, want[i]);
+    assert_int_equal(item.u.s.len, 0);
+    assert_non_null(item.u.s.ptr);
+  }
+  assert_int_equal(pd_dec_next(d, &item), PD_ITEROVER);
+  pd_dec_free(d);
+}
+
 static void test_codec__decoder_before_start_is_misuse(void **state) {
   (void)state;
   pd_dec *d = new_dec();
@@ -965,6 +986,7 @@ int main(void) {
       cmocka_unit_test(test_codec__encoder_refuses_nesting_33_deep),
       cmocka_unit_test(test_codec__decoder_depth_boundary_is_32),
       cmocka_unit_test(test_codec__decoded_items_survive_the_callers_buffer),
+      cmocka_unit_test(test_codec__empty_items_are_never_null),
       cmocka_unit_test(test_codec__decoder_before_start_is_misuse),
       cmocka_unit_test(test_codec__reader_accepts_non_shortest_forms),
       cmocka_unit_test(test_codec__encoder_refuses_invalid_utf8),

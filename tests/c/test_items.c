@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static pd_dict *open_tmp(const char **dir_out) {
@@ -275,6 +276,35 @@ static void test_items__stored_value_of_bad_type_is_a_decode_error(void **state)
   tu_rmdir(dir);
 }
 
+/* The newest change log row carries the count (FORMAT.md 5). One no file
+ * can hold (above its version, negative, not an integer) is damage: pd_count
+ * and writes say so, instead of answering it or carrying on from it (a
+ * count of INT64_MAX plus the new key overflowed). */
+static void test_items__impossible_stored_count_is_ecorrupt(void **state) {
+  (void)state;
+  static const char *const counts[] = {"9223372036854775807", "2", "-1", "'1'"};
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    const char *dir = tu_tmpdir();
+    const char *path = tu_path(dir, "count.db");
+    pd_dict *d = tu_open(path, NULL);
+    pd_val k = pd_text("x", 1), k2 = pd_text("y", 1), v = pd_int(1), out;
+    TU_OK(d, pd_set(d, &k, &v));
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE permadict_rows SET value = %s WHERE type < 0", counts[i]);
+    assert_int_equal(tu_sql(path, sql), 0);
+    int64_t n = 0;
+    assert_int_equal(pd_count(d, &n), PD_ECORRUPT);
+    assert_non_null(strstr(pd_errmsg(d), "change log row of version 1"));
+    assert_int_equal(pd_set(d, &k2, &v), PD_ECORRUPT);
+    assert_int_equal(pd_get(d, &k2, &out), PD_ENOTFOUND);
+    TU_OK(d, pd_get(d, &k, &out));
+    assert_int_equal(out.u.i, 1);
+    assert_int_equal(pd_check(d), PD_ECORRUPT);
+    pd_close(d);
+    tu_rmdir(dir);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_items__scalar_edge_values_round_trip),
@@ -287,6 +317,7 @@ int main(void) {
       cmocka_unit_test(test_items__memory_dict_works),
       cmocka_unit_test(test_items__memory_dict_read_only_says_it_has_nothing),
       cmocka_unit_test(test_items__stored_value_of_bad_type_is_a_decode_error),
+      cmocka_unit_test(test_items__impossible_stored_count_is_ecorrupt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

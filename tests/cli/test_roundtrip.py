@@ -20,6 +20,11 @@ EDGE_ITEMS = [
     (["empty_list"], "[]", '{"key": "empty_list", "value": []}'),
     (["empty_map"], "{}", '{"key": "empty_map", "value": {}}'),
     (["empty_text"], '""', '{"key": "empty_text", "value": ""}'),
+    # An empty text before any other text in a document (the decoder once
+    # handed it out with a NULL pointer, which get and dump refused).
+    (["empty_text_in_list"], '[""]', '{"key": "empty_text_in_list", "value": [""]}'),
+    (["empty_text_in_map"], '{"$map": [[1, ""]]}',
+     '{"key": "empty_text_in_map", "value": {"$map": [[1, ""]]}}'),
     (["f_one"], "1.0", '{"key": "f_one", "value": 1.0}'),
     (["f_inf"], '{"$float": "inf"}', '{"key": "f_inf", "value": {"$float": "inf"}}'),
     (["f_nan"], '{"$float": "nan"}', '{"key": "f_nan", "value": {"$float": "nan"}}'),

@@ -44,6 +44,45 @@ ROUNDTRIP = {
     "duplicate_key": "08 02 04 01 61 00 04 01 61 00",
 }
 
+# fuzz_rows programs: an op byte (op % 16: 0/1 set, 2 delete, 3 get,
+# 4 contains, 5 count/version, 6 iterate, 7 changes, 8 check, 9 incr,
+# 10 pop/get_and_set, 11 set_if_absent/compare_and_swap, 12 clear,
+# 13 begin/commit/rollback, 14 stats, 15 raw SQL damage), a key (byte % 4:
+# 0 int, 1 text, 2 bytes, 3 a one-letter text key), then the op's content.
+ROWS = {
+    # set a = 1, b = [1, "a"]; get a; iterate with values; changes; check
+    "set_get_iterate": "00 03 02 01 00 07 06 00 03 03 16 03 00 00 00 "
+                       "07 03 02 08 03",
+    # set a = 1, then a raw row of key "zz", type 3 (float), a REAL value
+    "raw_float_row": "00 03 02 01 0f 03 00 01 03 04 02 7a 7a 01 04 03 "
+                     "08 03 16 03 00 00 00",
+    # set a = 1, then the log row (second row by id) gets type -4: op 4
+    "log_row_unknown_op": "00 03 02 01 0f 03 03 01 01 01 0a 07 03 01 08 03",
+    # set a = 1; the log row's count becomes INT64_MAX; set b (the count
+    # overflowed: now PD_ECORRUPT)
+    "count_overflow": "00 03 02 01 0f 03 04 01 01 01 0c 00 07 02 01",
+    # begin; set a, b; commit; clear; changes
+    "transaction_clear": "0d 03 00 03 02 01 00 07 04 01 61 1d 03 0c 03 "
+                         "07 03 03",
+}
+
+# fuzz_json inputs: JSON text as `set` and `load` read it (every $-form),
+# and one packed document to print (the target tries each input both ways).
+JSON = {
+    "scalars": '[null, true, false, -9223372036854775808, 1.0, 0.1, 1e300, "a\\u0000b"]',
+    "object": '{"b": {"x": [1, 2]}, "a": "\\u00e9"}',
+    "tagged": '[{"$bytes": "AP8="}, {"$float": "-0.0"}, {"$float": "nan"}, '
+              '{"$private": [64, "eg=="]}]',
+    "map_form": '{"$map": [[2, "two"], ["$k", null], [{"$bytes": ""}, [1]]]}',
+    "bad_dollar": '{"$bytes": "AB=="}',
+    "bad_key": '{"$map": [[1.5, 1]]}',
+}
+JSON = {name: text.encode().hex() for name, text in JSON.items()}
+JSON["packed_map"] = "83 fb 04 a1 24 05 c4 01 78 cb 80 00 00 00 00 00 00 00"
+# {-4: null, 0: 47, 4: ""}: an empty text before any other (printed as
+# "not valid UTF-8" once)
+JSON["packed_empty_text"] = "83 fc c0 00 2f 04 a0"
+
 
 def write(kind, name, hexbytes):
     d = os.path.join(HERE, "corpus", kind)
@@ -56,3 +95,7 @@ for name, h in DECODER.items():
     write("decoder", name, h)
 for name, h in ROUNDTRIP.items():
     write("roundtrip", name, h)
+for name, h in ROWS.items():
+    write("rows", name, h)
+for name, h in JSON.items():
+    write("json", name, h)
