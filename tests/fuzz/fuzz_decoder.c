@@ -13,14 +13,7 @@
 
 #include "codec.h"
 #include "permadict.h"
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      abort();                                                                 \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_program.h"
 
 static pd_dec *dec;
 static pd_enc *enc, *enc2;

@@ -18,14 +18,7 @@
 #include "codec.h"
 #include "json_value.h"
 #include "permadict.h"
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      abort();                                                                 \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_program.h"
 
 static pd_enc *enc, *enc2;
 static pd_dec *dec;

@@ -22,34 +22,7 @@
 #include "codec.h"
 #include "internal.h"
 #include "permadict.h"
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      abort();                                                                 \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct program {
-  const uint8_t *p;
-  size_t n;
-} program;
-
-static uint8_t take_byte(program *pg) {
-  if (pg->n == 0)
-    return 0;
-  pg->n--;
-  return *pg->p++;
-}
-
-static const uint8_t *take_span(program *pg, size_t want, size_t *got) {
-  const uint8_t *s = pg->p;
-  *got = want < pg->n ? want : pg->n;
-  pg->p += *got;
-  pg->n -= *got;
-  return s;
-}
+#include "fuzz_program.h"
 
 /* Integers near the edges the format cares about: 0, versions, slots,
  * the 64-bit limits. */
