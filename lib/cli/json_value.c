@@ -40,8 +40,17 @@ json_t *jv_parse(const char *text, size_t len, jv_error *err) {
                          &je);
   if (j)
     return j;
-  err->not_json = json_error_code(&je) != json_error_numeric_overflow;
-  if (json_error_code(&je) == json_error_numeric_overflow) {
+  /* Valid JSON that jansson cannot hold (a number out of range, a zero
+   * byte in an object key) is no reason to suggest storing it as text. */
+  err->not_json = json_error_code(&je) != json_error_numeric_overflow &&
+                  json_error_code(&je) != json_error_null_byte_in_key;
+  if (json_error_code(&je) == json_error_null_byte_in_key) {
+    set_error(err, PD_EINVALID,
+              "an object key holds a zero byte, which a JSON object cannot "
+              "carry here: write that map as {\"$map\": [[key, value], ...]} "
+              "(column %d)",
+              je.column);
+  } else if (json_error_code(&je) == json_error_numeric_overflow) {
     /* jansson says "too big integer near '...'": say what the limit is. */
     if (strstr(je.text, "integer"))
       set_error(err, PD_EINVALID,

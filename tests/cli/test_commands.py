@@ -81,6 +81,18 @@ def test_set__refuses_a_value_that_is_not_json_and_creates_nothing(db):
     assert not os.path.exists(db)
 
 
+def test_set__object_key_with_a_zero_byte_points_to_the_map_form(db):
+    # Valid JSON that jansson cannot hold as an object: the way out is the
+    # $map form (which stores it), not --text.
+    r = permadict("set", db, "k", '{"a\\u0000b": 1}')
+    line = assert_one_line_error(r, 2, db)
+    assert "zero byte" in line and '{"$map": [[key, value], ...]}' in line, line
+    assert "--text" not in line, line
+    assert not os.path.exists(db)
+    ok("set", db, "k", '{"$map": [["a\\u0000b", 1]]}')
+    assert ok("get", db, "k").out == '{"$map": [["a\\u0000b", 1]]}\n'
+
+
 def test_set__refuses_integers_beyond_64_bits_with_a_clear_message(db):
     for big in ("9223372036854775808", "18446744073709551616",
                 "-9223372036854775809", '[1, 99999999999999999999]'):
