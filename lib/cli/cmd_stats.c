@@ -5,8 +5,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
+#include "json_value.h"
 #include "open_dict.h"
 #include "output.h"
 #include "report.h"
@@ -43,10 +45,20 @@ static void print_human(const pd_stats *s, const char *file, const char *ns) {
   printf("wal size:        %s\n", wal_size);
 }
 
+/* FILE as JSON: a string, or {"$bytes": ...} as in the value mapping when
+ * the name is not UTF-8 (a file name is bytes; JSON strings cannot hold
+ * every one). */
+static json_t *file_json(const char *file) {
+  size_t len = strlen(file);
+  pd_val name = pd_utf8_valid(file, len) ? pd_text(file, len) : pd_bytes(file, len);
+  jv_error err;
+  return jv_from_key(&name, &err);
+}
+
 static json_t *stats_json(const pd_stats *s, const char *file,
                           const char *ns) {
-  return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I}",
-                   "file", file, "namespace", ns, "count", (json_int_t)s->count,
+  return json_pack("{s:o, s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I}",
+                   "file", file_json(file), "namespace", ns, "count", (json_int_t)s->count,
                    "version", (json_int_t)s->version, "namespaces",
                    (json_int_t)s->namespaces, "format_version",
                    s->format_version, "page_size", (json_int_t)s->page_size,
@@ -69,8 +81,7 @@ int cmd_stats(const cli_args *args) {
   } else if (args->options & CLI_OPT_JSON) {
     json_t *j = stats_json(&s, file, args->namespace_name);
     if (!j)
-      ex = cli_fail(CLI_EXIT_ERROR, file,
-                    "cannot write stats as JSON (file name not UTF-8?)");
+      ex = cli_fail(CLI_EXIT_ERROR, file, "out of memory writing stats as JSON");
     else
       cli_print_json_line(j);
   } else {

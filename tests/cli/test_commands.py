@@ -1,5 +1,6 @@
 """Every command of the permadict tool on a real file: output, exit codes
 (0 ok, 1 not found, 2 usage, 3 other) and the one-line error format."""
+import base64
 import json
 import os
 import signal
@@ -377,6 +378,20 @@ def test_stats__prints_counts_for_people_and_json_for_programs(db):
     assert st["format_version"] == 3 and st["version"] >= 3
     assert st["file_bytes"] > 0 and st["page_size"] > 0
     assert json.loads(ok("stats", db, "-n", "other", "--json").out)["count"] == 1
+
+
+def test_stats_json__file_name_that_is_not_utf8_is_given_as_bytes(tmp):
+    # A file name is bytes: as in the value mapping, one that no JSON string
+    # can hold is {"$bytes": base64} (the command failed instead).
+    name = os.fsdecode(b"stats-\xff.db")
+    db = os.path.join(tmp, name)
+    ok("set", db, "k", "1")
+    st = json.loads(ok("stats", db, "--json").out)
+    assert st["file"] == {"$bytes": base64.b64encode(os.fsencode(db)).decode()}
+    assert st["count"] == 1
+    plain = os.path.join(tmp, "plain.db")
+    ok("set", plain, "k", "1")
+    assert json.loads(ok("stats", plain, "--json").out)["file"] == plain
 
 
 def test_check__says_ok_on_a_healthy_file(db):
