@@ -309,7 +309,7 @@
     PyObject *v = k ? pdpy_val_to_py($2) : NULL;
     if (!v) {
       /* The core moved past this row already: the error must say which key. */
-      if (k) pdpy_blame_key(k);
+      if (k) pdpy_blame_key(k, 1);
       Py_XDECREF(k);
       Py_CLEAR($result);
       SWIG_fail;

@@ -969,14 +969,14 @@ class Transaction:
 
     def __enter__(self) -> Permadict:
         d = self._d
-        self._pid = os.getpid()
+        self._pid = pid = os.getpid()
         d._lock.acquire()
         try:
             # Joined only if the transaction is this process's: in a child forked
             # inside one, the inherited handle still says it is open, but it is the
             # parent's. Beginning instead reopens the handle, and the core then
             # refuses the child's writes with a message that says why.
-            if self._join and d._h is not None and d._pid == os.getpid() \
+            if self._join and d._h is not None and d._pid == pid \
                     and _core.in_transaction(d._h):
                 self._own = False
             else:
