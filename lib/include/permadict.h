@@ -375,7 +375,8 @@ typedef struct pd_iter_options {
                            start with these bytes; NULL: all keys */
   const pd_val *start;  /* first key, inclusive; NULL: from the first */
   const pd_val *end;    /* last key, exclusive; NULL: to the last */
-  size_t page_size;     /* rows fetched per page; 0: 256 */
+  size_t page_size;     /* rows fetched per page; 0: 16, then twice as
+                           many each page, up to 256 */
 } pd_iter_options;
 #define PD_ITER_OPTIONS_INIT {PD_ITER_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0}
 

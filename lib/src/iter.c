@@ -14,11 +14,18 @@
 #include "codec.h"
 
 #define DEFAULT_PAGE_SIZE 256
+/* Without a page_size the first page holds this many rows and each next one
+ * twice as many, up to DEFAULT_PAGE_SIZE: a walk left after a few keys (a
+ * Lua loop that breaks, whose iterator only its garbage collector frees, and
+ * that collector does not see this memory) then holds 16 rows, not 256
+ * (1 MiB of 4 KiB values), and a full walk makes 4 more queries in all. */
+#define FIRST_PAGE_SIZE 16
 
 struct pd_iter {
   pd_dict *d;
   int values;
   size_t page_size;
+  size_t next_page_size; /* rows the next page asks for (growing to page_size) */
   /* Bounds, copied: lo inclusive, hi exclusive. */
   pd__buf bounds;
   pd_val lo, hi;
@@ -128,6 +135,7 @@ int pd_iter_open(pd_iter **out, pd_dict *d, const pd_iter_options *opts) {
   it->values = opts->values;
   it->page_size = opts->page_size ? opts->page_size : DEFAULT_PAGE_SIZE;
   if (it->page_size > 1u << 20) it->page_size = 1u << 20;
+  it->next_page_size = opts->page_size ? it->page_size : FIRST_PAGE_SIZE;
   rc = bounds_set(it, opts);
   if (rc == PD_ENOMEM) pd__err(d, rc, "out of memory");
   if (rc) {
@@ -149,15 +157,18 @@ int pd__page_reserve(pd__page *p) {
 }
 
 static int fetch_page(pd_iter *it) {
-  pd__scan req = {it->has_lo ? &it->lo : NULL, it->has_hi ? &it->hi : NULL, it->page_size,
-                  it->values};
+  pd__scan req = {it->has_lo ? &it->lo : NULL, it->has_hi ? &it->hi : NULL,
+                  it->next_page_size, it->values};
   it->pos = 0;
   int rc = it->d->engine->scan_page(it->d, &req, &it->cursor, &it->page);
   if (rc) {
     it->page.n = 0;
     return rc;
   }
-  if (it->page.n < it->page_size) it->exhausted = 1;
+  if (it->page.n < req.limit) it->exhausted = 1;
+  if (it->next_page_size < it->page_size)
+    it->next_page_size = it->next_page_size * 2 < it->page_size ? it->next_page_size * 2
+                                                                : it->page_size;
   return PD_OK;
 }
 
