@@ -114,7 +114,13 @@ void pd_iter_free(pd_iter *it) {
   if (!it) return;
   pd__buf_free(&it->bounds);
   pd__buf_free(&it->page.buf);
-  if (it->cursor) it->d->engine->scan_cursor_free(it->cursor);
+  if (it->cursor) {
+    /* The cursor is SQLite's memory, freed under its allocator's
+     * process-wide mutex: fork() must wait (fork_gate.c). */
+    pd__gate_enter();
+    it->d->engine->scan_cursor_free(it->cursor);
+    pd__gate_leave();
+  }
   free(it->page.rows);
   free(it);
 }

@@ -3,6 +3,11 @@
  * and transaction survive the child closing its inherited copy. */
 #include "testutil.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h> /* types only: functions through dlsym, as testutil.c */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -215,6 +220,91 @@ static void test_fork__child_of_a_transaction_cannot_write(void **state) {
   tu_rmdir(dir);
 }
 
+/* SQLite's allocator, wrapped: once armed, a free sleeps inside SQLite's
+ * allocator mutex (held around every free while memory statistics are on,
+ * SQLite's default) long enough for another thread to fork meanwhile. */
+static sqlite3_mem_methods real_mem, slow_free_mem;
+static atomic_int free_armed, inside_free;
+
+static void slow_free(void *p) {
+  if (atomic_exchange(&free_armed, 0)) {
+    atomic_store(&inside_free, 1);
+    usleep(200 * 1000);
+  }
+  real_mem.xFree(p);
+}
+
+static void *sqlite_fn(const char *name) {
+  void *lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
+  void *f = lib ? dlsym(lib, name) : NULL;
+  if (!f) fail_msg("cannot find %s in libsqlite3.so.0", name);
+  return f;
+}
+
+/* Makes SQLite's allocator the wrapped one (slow) or its own again, with
+ * memory statistics on. No handle is open: SQLite can be shut down. */
+static void sqlite_allocator_set(int slow) {
+  int (*init)(void) = (int (*)(void))sqlite_fn("sqlite3_initialize");
+  int (*shutdown)(void) = (int (*)(void))sqlite_fn("sqlite3_shutdown");
+  int (*config)(int, ...) = (int (*)(int, ...))sqlite_fn("sqlite3_config");
+  assert_int_equal(init(), SQLITE_OK); /* so that its own allocator is in place */
+  assert_int_equal(shutdown(), SQLITE_OK);
+  if (!real_mem.xFree) {
+    assert_int_equal(config(SQLITE_CONFIG_GETMALLOC, &real_mem), SQLITE_OK);
+    slow_free_mem = real_mem;
+    slow_free_mem.xFree = slow_free;
+  }
+  assert_int_equal(config(SQLITE_CONFIG_MALLOC, slow ? &slow_free_mem : &real_mem), SQLITE_OK);
+  assert_int_equal(config(SQLITE_CONFIG_MEMSTATUS, 1), SQLITE_OK);
+}
+
+static void *free_iterator(void *it) {
+  atomic_store(&free_armed, 1);
+  pd_iter_free(it); /* gives SQLite back its copy of the last key */
+  return NULL;
+}
+
+static int child_opens(void *arg) {
+  alarm(2); /* a child stuck on a mutex inherited locked dies of SIGALRM */
+  pd_dict *d = NULL;
+  int rc = pd_open(&d, arg, NULL);
+  pd_close(d);
+  return rc == PD_OK ? 0 : 1;
+}
+
+/* fork() waits for a pd_iter_free in another thread: freeing an iterator
+ * frees SQLite memory, and a child forked while SQLite's allocator mutex is
+ * held inherits it locked for good: its first pd_open would hang. */
+static void test_fork__during_pd_iter_free_in_another_thread_child_can_open(void **state) {
+  (void)state;
+  sqlite_allocator_set(1);
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "f.db");
+  pd_dict *d = tu_open(path, NULL);
+  for (int i = 0; i < 3; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &k));
+  }
+  pd_iter_options o = PD_ITER_OPTIONS_INIT;
+  o.page_size = 1; /* a full page: the iterator keeps SQLite's copy of its last key */
+  pd_iter *it = NULL;
+  pd_val k;
+  TU_OK(d, pd_iter_open(&it, d, &o));
+  TU_OK(d, pd_iter_next(it, &k, NULL));
+  pthread_t t;
+  atomic_store(&inside_free, 0);
+  assert_int_equal(pthread_create(&t, NULL, free_iterator, it), 0);
+  while (!atomic_load(&inside_free)) usleep(100);
+  int status = tu_run_child(child_opens, (void *)path);
+  pthread_join(t, NULL);
+  pd_close(d);
+  sqlite_allocator_set(0);
+  if (status != 0)
+    fail_msg("the child exited with %d%s", status,
+             status == 128 + SIGALRM ? " (it hung on SQLite's allocator mutex)" : "");
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fork__child_gets_eforked_and_parent_txn_commits_intact),
@@ -222,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_fork__reopen_after_chdir_finds_the_same_file),
       cmocka_unit_test(test_fork__child_commits_survive_the_parent_closing),
       cmocka_unit_test(test_fork__child_of_a_transaction_cannot_write),
+      cmocka_unit_test(test_fork__during_pd_iter_free_in_another_thread_child_can_open),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
