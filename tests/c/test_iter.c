@@ -52,6 +52,16 @@ static void walk(pd_dict *d, const pd_iter_options *o, char *out, size_t cap) {
   "i:-200 i:-100 i:0 i:100 i:200 t:a t:ab t:abc t:a\xc3\xa9 t:b b: b:00 b:6162ff " \
   "b:6163 "
 
+/* Keys 0 .. n-1, each set to v, in one transaction. */
+static void set_int_keys(pd_dict *d, int n, const pd_val *v) {
+  TU_OK(d, pd_begin(d));
+  for (int i = 0; i < n; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, v));
+  }
+  TU_OK(d, pd_commit(d));
+}
+
 static void test_iter__keys_come_in_key_order(void **state) {
   (void)state;
   pd_dict *d = tu_open(":memory:", NULL);
@@ -192,12 +202,7 @@ static void test_iter__survives_concurrent_delete(void **state) {
   const char *path = tu_path(dir, "i.db");
   pd_dict *a = tu_open(path, NULL), *b = tu_open(path, NULL);
   pd_val v = pd_int(0);
-  TU_OK(a, pd_begin(a));
-  for (int i = 0; i < 1000; i++) {
-    pd_val k = pd_int(i);
-    TU_OK(a, pd_set(a, &k, &v));
-  }
-  TU_OK(a, pd_commit(a));
+  set_int_keys(a, 1000, &v);
   pd_iter_options o = PD_ITER_OPTIONS_INIT;
   o.page_size = 10;
   pd_iter *it;
@@ -322,12 +327,7 @@ static void test_iter__walk_left_after_one_key_holds_little_memory(void **state)
   static char big[4000];
   memset(big, 'x', sizeof big);
   pd_val v = pd_bytes(big, sizeof big);
-  TU_OK(d, pd_begin(d));
-  for (int i = 0; i < 300; i++) {
-    pd_val k = pd_int(i);
-    TU_OK(d, pd_set(d, &k, &v));
-  }
-  TU_OK(d, pd_commit(d));
+  set_int_keys(d, 300, &v);
   pd_iter_options o = PD_ITER_OPTIONS_INIT;
   o.values = 1;
   pd_iter *its[8];
