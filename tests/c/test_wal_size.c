@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 enum { WRITERS = 4, COMMITS_EACH = 5000 };
@@ -46,9 +47,47 @@ static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(voi
   tu_rmdir(dir);
 }
 
+/* A WAL file keeps the size of its largest burst while any handle has the
+ * file open (the last close deletes it), so one big transaction in a
+ * long-running worker used to cost its size on disk for good. The first
+ * commit after the WAL starts again from the beginning now cuts it back to
+ * 64 MiB (wal_checkpoint.c). */
+static void test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "b.db");
+  pd_dict *d = tu_open(path, NULL);
+  static char page_sized[4000]; /* one value a page: 20,000 pages, 82 MB of WAL */
+  memset(page_sized, 'v', sizeof page_sized);
+  pd_val v = pd_bytes(page_sized, sizeof page_sized);
+  TU_OK(d, pd_begin(d));
+  for (int i = 0; i < 20000; i++) {
+    pd_val k = pd_int(i);
+    TU_OK(d, pd_set(d, &k, &v));
+  }
+  TU_OK(d, pd_commit(d));
+  char wal[4096];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  struct stat st;
+  assert_int_equal(stat(wal, &st), 0);
+  const off_t limit = (off_t)64 << 20;
+  if (st.st_size <= limit) fail_msg("the burst made a WAL of only %lld bytes", (long long)st.st_size);
+  pd_val k = pd_text("after", 5), one = pd_int(1);
+  TU_OK(d, pd_set(d, &k, &one)); /* starts the WAL again from the beginning */
+  assert_int_equal(stat(wal, &st), 0);
+  print_message("WAL after the next commit: %lld bytes\n", (long long)st.st_size);
+  if (st.st_size > limit)
+    fail_msg("the WAL kept %lld bytes after it restarted", (long long)st.st_size);
+  TU_OK(d, pd_get(d, &k, &one));
+  assert_int_equal(one.u.i, 1);
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wal_size__four_processes_committing_nonstop_keep_it_bounded),
+      cmocka_unit_test(test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
