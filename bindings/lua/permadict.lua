@@ -240,17 +240,12 @@ end
 -- rollback, and the end of the function fail with "no transaction is open".
 local in_transaction_function = setmetatable({}, { __mode = "k" })
 
-local function finish(d, ok, ...)
-  in_transaction_function[d] = nil
+-- Raises the error of a transaction that core.transaction_call has already
+-- rolled back, or returns fn's results from one it committed.
+local function finish(ok, ...)
   if ok then
-    local committed, err = pcall(core.commit, d)
-    if committed then
-      return ...
-    end
-    pcall(core.rollback, d)
-    error(err, 0)
+    return ...
   end
-  pcall(core.rollback, d) -- the dict may have been closed inside fn
   local err = ...
   if is_yield_refused(err) then
     error("permadict: a transaction function cannot yield (" .. err ..
@@ -283,9 +278,9 @@ function M.transaction(d, fn)
     error("permadict.transaction: expected a function (or a callable value), got " ..
           type(fn) .. " [EINVALID]", 2)
   end
-  core.begin(d)
-  in_transaction_function[d] = true
-  return finish(d, core.pcall_unyieldable(fn, d))
+  -- Begin, fn and the commit or rollback all happen in C: an error raised
+  -- in Lua code between them (a debug hook's) would leave the transaction open.
+  return finish(core.transaction_call(d, fn, in_transaction_function))
 end
 
 -- core_fn, refused inside a permadict.transaction function (see above).

@@ -174,8 +174,9 @@ void pdlua_push_stats(lua_State *L, const pd_stats *s);
 int pdlua_assign(lua_State *L);
 /* Lua: core.len(d, ...): the count, ignoring the extra operand __len gets. */
 int pdlua_len(lua_State *L);
-/* Lua: core.pcall_unyieldable(fn, ...): pcall(fn, ...), where a yield from
- * fn is an error instead of suspending it (permadict.transaction). */
-int pdlua_pcall_unyieldable(lua_State *L);
+/* Lua: core.transaction_call(d, fn, marks): begin, pcall(fn, d) (a yield
+ * from fn is an error instead of suspending it), then commit or roll back,
+ * all in C (permadict.transaction). */
+int pdlua_transaction_call(lua_State *L);
 
 #endif /* PDLUA_H */

@@ -263,18 +263,71 @@ int pdlua_len(lua_State *L) {
   return 1;
 }
 
-/* lua_pcall without a continuation: a yield inside fn (5.2+, and LuaJIT,
- * whose pcall is yieldable) raises "attempt to yield across a C-call
- * boundary" there and is caught like any error. A transaction suspended
- * mid-way would stay open on the shared handle, and whatever other code
- * wrote meanwhile would join it and share its fate. */
-int pdlua_pcall_unyieldable(lua_State *L) {
-  luaL_checkany(L, 1); /* any callable: lua_pcall honours __call */
-  int ok = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) == 0;
-  luaL_checkstack(L, 1, "permadict: too many results from a transaction function");
+/* Lua: core.transaction_call(d, fn, marks): permadict.transaction's work,
+ * begin to commit or rollback, with no Lua code in between: an error that
+ * Lua code can raise anywhere (a count hook enforcing a time limit, a
+ * memory error) struck the Lua steps between begin and calling fn, or
+ * between fn's return and the commit, and left the transaction open, with
+ * later writes joining it uncommitted and the lock held. marks[d] is true
+ * while fn runs (permadict.lua refuses commit, rollback and reopen then).
+ *
+ * fn is called by lua_pcall without a continuation: a yield inside fn (5.2+,
+ * and LuaJIT, whose pcall is yieldable) raises "attempt to yield across a
+ * C-call boundary" there and is caught like any error. A transaction
+ * suspended mid-way would stay open on the shared handle, and whatever other
+ * code wrote meanwhile would join it and share its fate.
+ *
+ * Returns true and fn's results once committed; false and the error (fn's,
+ * or the commit's message) once rolled back; raises if begin fails. */
+int pdlua_transaction_call(lua_State *L) {
+  pd_dict *d = pdlua_check_dict(L, 1);
+  luaL_checkany(L, 2); /* any callable: lua_pcall honours __call */
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  /* Marked first: setting a new key may raise (out of memory), which must
+   * happen before anything is begun; clearing it never does. */
+  lua_pushvalue(L, 1);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, 3);
+  int rc = pd_begin(d);
+  if (pdlua_reopen_after_fork(d, rc))
+    rc = pd_begin(d);
+  if (rc != PD_OK) {
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, 3);
+    return pdlua_raise(L, d, rc);
+  }
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 1);
+  int ok = lua_pcall(L, 1, LUA_MULTRET, 0) == 0; /* results, or the error, from index 4 */
+  if (!lua_checkstack(L, 3)) { /* lua_checkstack never raises, luaL_checkstack would */
+    ok = 0;
+    lua_settop(L, 3);
+    lua_pushliteral(L, "permadict: too many results from a transaction function");
+  }
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  lua_rawset(L, 3);
+  /* fn may have closed d: nothing is open then. */
+  d = pdlua_check_dict_ud(L, 1)->d;
+  if (ok && d) {
+    rc = pd_commit(d);
+    if (rc != PD_OK) {
+      ok = 0;
+      lua_settop(L, 3);
+      lua_pushfstring(L, "permadict: %s [%s]", pd_errmsg(d), pdlua_code_name(rc));
+    }
+  } else if (ok) {
+    ok = 0;
+    lua_settop(L, 3);
+    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
+  }
+  if (!ok && d && pd_in_transaction(d))
+    pd_rollback(d);
   lua_pushboolean(L, ok);
-  lua_insert(L, 1);
-  return lua_gettop(L);
+  lua_replace(L, 3); /* ok, then the results or the error */
+  return lua_gettop(L) - 2;
 }
 
 /* ------------------------------------------------------------ the module */

@@ -65,7 +65,7 @@
 %native(assign) int pdlua_assign(lua_State *L);
 %native(len) int pdlua_len(lua_State *L);
 %native(support) int pdlua_support(lua_State *L);
-%native(pcall_unyieldable) int pdlua_pcall_unyieldable(lua_State *L);
+%native(transaction_call) int pdlua_transaction_call(lua_State *L);
 
 /* ------------------------------------------------------------------ handles */
 

@@ -23,6 +23,7 @@
 %include "python/values.swg"
 %include "python/lock.swg"
 %include "python/mapping.swg"
+%include "python/exit_shield.swg"
 
 /* Reached through the typemaps below or not meaningful from Python. */
 %ignore pd_free_names;

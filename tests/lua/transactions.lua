@@ -164,6 +164,38 @@ T.case("a transaction function that yields is rolled back, not left open", funct
   T.eq(other.yq, 1)
 end)
 
+T.case("an error from a debug hook as the transaction begins or ends leaves none open", function()
+  -- A count hook that enforces a time limit raises at whatever Lua instruction
+  -- runs; this one raises at the first instruction of permadict.lua's own code
+  -- while a transaction is open outside the transaction function: before it
+  -- runs, or after it returned.
+  local phase, ran, in_fn
+  local function fire_in_library()
+    local info = debug.getinfo(2, "S")
+    if not in_fn and ran == (phase == "after") and info
+        and info.short_src:find("permadict.lua", 1, true) and permadict.in_transaction(d) then
+      debug.sethook()
+      error("time limit", 0)
+    end
+  end
+  for _, p in ipairs({ "before", "after" }) do
+    phase, ran, in_fn = p, false, false
+    local key = "hook_" .. p
+    debug.sethook(fire_in_library, "", 1)
+    local ok, err = pcall(permadict.transaction, d, function(t)
+      in_fn = true
+      t[key] = true
+      in_fn, ran = false, true
+    end)
+    debug.sethook()
+    T.eq(permadict.in_transaction(d), false,
+         p .. ": no transaction left open (" .. tostring(err) .. ")")
+    T.eq(other[key], ok or nil, p .. ": committed exactly when it returned")
+    d.after_hook = key
+    T.eq(other.after_hook, key, p .. ": a later write is committed on its own")
+  end
+end)
+
 T.case("set_if_absent, pop, get_and_set", function()
   T.eq(permadict.set_if_absent(d, "s", "one"), true)
   T.eq(permadict.set_if_absent(d, "s", "two"), false)

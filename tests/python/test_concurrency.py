@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 
@@ -228,3 +229,70 @@ def test_threads__gil_is_released_while_waiting_for_a_lock(db_path):
                 time.sleep(0.01)
             t.join()
         assert len(ticks) > 20
+
+
+def _interrupt_when_blocked(holder, release):
+    """In a thread: once the main thread sleeps in the core's busy back-off (the
+    only sleep it does here), send this process SIGINT, then end holder's
+    transaction, so the blocked call returns with a KeyboardInterrupt pending."""
+    main = threading.get_native_id()
+
+    def interrupter():
+        deadline = time.monotonic() + 30  # then no SIGINT, and the test fails, not hangs
+        with open(f"/proc/self/task/{main}/wchan") as f:
+            while "nanosleep" not in f.read() and time.monotonic() < deadline:
+                f.seek(0)
+                time.sleep(0.001)
+        if time.monotonic() < deadline:
+            os.kill(os.getpid(), signal.SIGINT)
+        release.set()
+
+    held = threading.Event()
+
+    def hold():
+        with holder.transaction():
+            holder["held"] = 1
+            held.set()
+            release.wait()
+
+    threads = [threading.Thread(target=hold), threading.Thread(target=interrupter)]
+    threads[0].start()
+    held.wait()
+    threads[1].start()
+    return threads
+
+
+def test_signals__ctrl_c_while_a_transaction_waits_to_begin_leaves_none_open(db_path):
+    with Permadict(db_path, timeout=None) as d, Permadict(db_path) as holder, \
+            Permadict(db_path) as other:
+        threads = _interrupt_when_blocked(holder, threading.Event())
+        with pytest.raises(KeyboardInterrupt):
+            with d.transaction():  # begins once holder commits, then Ctrl-C is raised
+                d["x"] = 1
+        for t in threads:
+            t.join()
+        assert "x" not in other
+        d["y"] = 2  # committed at once, not joined to a transaction left open
+        assert other["y"] == 2
+        with d.transaction():
+            d["z"] = 3
+        assert other["z"] == 3
+
+
+def test_signals__ctrl_c_in_a_transactions_last_statement_rolls_it_back(db_path, tmp_path):
+    # The last statement is a set on another file, blocked on its lock: Ctrl-C
+    # comes during it and is raised as the with-block ends.
+    locked = str(tmp_path / "locked.db")
+    with Permadict(db_path) as d, Permadict(db_path) as other, \
+            Permadict(locked, timeout=None) as blocked, Permadict(locked) as holder:
+        threads = _interrupt_when_blocked(holder, threading.Event())
+        with pytest.raises(KeyboardInterrupt):
+            with d.transaction():
+                d["x"] = 1
+                blocked["y"] = 1
+        for t in threads:
+            t.join()
+        assert not d._lock._is_owned(), "the lock was released"
+        assert "x" not in other, "rolled back"
+        d["z"] = 3
+        assert other["z"] == 3, "later writes commit"

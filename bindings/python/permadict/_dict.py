@@ -956,7 +956,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         self._retry(_core.check)
 
 
-class Transaction:
+class Transaction(_core.ExitShield):
     """What :meth:`Permadict.transaction` returns; use it in a ``with`` statement."""
 
     __slots__ = ("_d", "_join", "_own", "_pid")
@@ -970,24 +970,35 @@ class Transaction:
     def __enter__(self) -> Permadict:
         d = self._d
         self._pid = pid = os.getpid()
+        open_before = True  # until known: roll back nothing on an early exception
         d._lock.acquire()
         try:
             # Joined only if the transaction is this process's: in a child forked
             # inside one, the inherited handle still says it is open, but it is the
             # parent's. Beginning instead reopens the handle, and the core then
             # refuses the child's writes with a message that says why.
-            if self._join and d._h is not None and d._pid == pid \
-                    and _core.in_transaction(d._h):
+            open_before = d._h is not None and d._pid == pid and _core.in_transaction(d._h)
+            if self._join and open_before:
                 self._own = False
             else:
                 d._retry(_core.begin)
                 self._own = True
         except BaseException:
-            d._lock.release()
+            try:
+                # Ctrl-C while begin waited for another process's lock is raised
+                # only once begin has returned: the transaction it opened must not
+                # stay open for later writes to join, uncommitted, with the lock held.
+                if not open_before and d._h is not None and d._pid == os.getpid() \
+                        and _core.in_transaction(d._h):
+                    _core.rollback(d._h)
+            finally:
+                d._lock.release()
             raise
         return d
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    # __exit__ is ExitShield's, in C: it calls _exit even when Ctrl-C comes as
+    # the block ends (see swig/python/exit_shield.swg).
+    def _exit(self, exc_type: Any, exc: Any, tb: Any) -> None:
         d = self._d
         if os.getpid() != self._pid:
             # A child forked inside the parent's transaction: the transaction and
