@@ -400,7 +400,8 @@ PD_API void pd_iter_free(pd_iter *it);
 
 /* ------------------------------------------------------------- namespaces */
 
-/* All namespaces of d's file, sorted; free with pd_free_names. */
+/* All namespaces of d's file, sorted; free with pd_free_names. A stored name
+ * that is not a valid one (another writer's damage) gives PD_ECORRUPT. */
 PD_API int pd_namespaces(pd_dict *d, char ***out, size_t *count);
 /* All namespaces of the permadict file at path, sorted, without opening any
  * of them (a file need not have "default"); never creates or writes the
@@ -468,8 +469,9 @@ typedef struct pd_stats {
 } pd_stats;
 
 PD_API int pd_stats_get(pd_dict *d, pd_stats *out);
-/* PRAGMA integrity_check plus the library's own invariants (stored counts,
- * decodable values): PD_OK or PD_ECORRUPT with the first problem in errmsg. */
+/* PRAGMA integrity_check plus the library's own invariants (namespace names,
+ * stored counts, decodable values): PD_OK or PD_ECORRUPT with the first
+ * problem in errmsg. */
 PD_API int pd_check(pd_dict *d);
 
 #ifdef __cplusplus

@@ -55,11 +55,15 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_LOGGED] = "SELECT 1 FROM permadict_rows WHERE id = ?2 AND ns = ?1 AND type < 0",
     /* FORMAT.md 5: the newest change log row carries the namespace's count
      * and version; a namespace row at all means the namespace exists. ?2 is
-     * the namespace's first rowid. */
+     * the namespace's first rowid. The newest row of the slot is always a
+     * log row of the namespace: the third column says whether it is one
+     * (NULL when the slot is empty). */
     [PD__ST_NAMESPACE_ROW] =
-        "SELECT c.value, (c.id - ?2) >> 1 FROM permadict_namespaces n "
+        "SELECT c.value, (c.id - ?2) >> 1, "
+        "c.id & 1 = 1 AND c.ns = n.id AND c.type BETWEEN -3 AND -1 "
+        "FROM permadict_namespaces n "
         "LEFT JOIN permadict_rows c ON c.id = " PD__NEWEST_ROW_ID_SQL("?2")
-        " AND c.ns = n.id AND c.type < 0 WHERE n.id = ?1",
+        " WHERE n.id = ?1",
     [PD__ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [PD__ST_BEGIN_READ] = "BEGIN DEFERRED",
     [PD__ST_COMMIT] = "COMMIT",
@@ -215,6 +219,13 @@ int pd__column_key(sqlite3_stmt *st, int col, pd__buf *buf, pd_val *out,
     out->kind = t == SQLITE_TEXT ? PD_TEXT : PD_BYTES;
     int rc = copy_column(st, col, t == SQLITE_TEXT, buf, out);
     if (rc) return rc;
+    /* FORMAT.md 3: a longer one is no key; handed out, it could be neither
+     * read nor deleted (every call refuses it). */
+    if (out->u.s.len > PD_MAX_KEY_BYTES) {
+      snprintf(msg, msgcap, "stored %s key is %zu bytes long; the limit is %d bytes",
+               t == SQLITE_TEXT ? "text" : "bytes", out->u.s.len, PD_MAX_KEY_BYTES);
+      return PD_EDECODE;
+    }
     if (t == SQLITE_TEXT &&
         !pd__utf8_valid(buf->data + (uintptr_t)out->u.s.ptr, out->u.s.len)) {
       snprintf(msg, msgcap, "stored text key is not valid UTF-8");

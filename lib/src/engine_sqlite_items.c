@@ -46,16 +46,26 @@ int pd__sq_ns_stored(pd_dict *d, int64_t *count, int64_t *version, int *exists) 
   int src = pd__step(d, st);
   *exists = src == SQLITE_ROW;
   int64_t n = 0, v = 0;
-  int logged = 0, integer = 0;
+  int logged = 0, integer = 0, log_row = 1;
   if (src == SQLITE_ROW) { /* NULLs (no change yet) read as 0 */
     n = sqlite3_column_int64(st, 0);
     v = sqlite3_column_int64(st, 1);
     logged = sqlite3_column_type(st, 1) != SQLITE_NULL;
     integer = sqlite3_column_type(st, 0) == SQLITE_INTEGER;
+    log_row = !logged || sqlite3_column_int(st, 2);
   }
   pd__stmt_done(st);
   if (src != SQLITE_ROW && src != SQLITE_DONE)
     return pd__sqlite_err(d, src, "reading the namespace");
+  /* Rows above the last change (an entry written without its log row, or
+   * a row of another op or namespace) leave the version and count unknown:
+   * reading them as "no change yet" gave a count of 0, and writes collided
+   * with the rowids of the first versions. */
+  if (!log_row)
+    return pd__err(d, PD_ECORRUPT,
+                   "namespace '%s' of '%s' is damaged: the newest row of its slot "
+                   "(at version %lld) is not one of its change log rows",
+                   d->name, d->path, (long long)v);
   /* A change adds at most one entry, so a count is 0 .. its version: any
    * other is damage, and a write carrying on from it would overflow. */
   if (count && logged && (!integer || n < 0 || n > v)) {

@@ -178,11 +178,21 @@ static int decodable(pd_dict *d) {
   return rc;
 }
 
+/* Every namespace name is one (FORMAT.md 2): listing them checks each. */
+static int names(pd_dict *d) {
+  char **list = NULL;
+  size_t n = 0;
+  int rc = pd__sq_namespaces(d, &list, &n);
+  pd_free_names(list, n);
+  return rc;
+}
+
 int pd__sq_check(pd_dict *d) {
   int opened = 0;
   int rc = pd__sq_ns_flush(d);
   if (!rc) rc = pd__sq_read_begin(d, &opened);
   if (!rc) rc = integrity(d);
+  if (!rc) rc = names(d);
   if (!rc) rc = counts(d);
   if (!rc) rc = decodable(d);
   pd__sq_read_end(d, opened);

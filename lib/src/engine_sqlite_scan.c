@@ -114,11 +114,30 @@ int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *p
 
 void pd__sq_scan_cursor_free(void *cursor) { sqlite3_value_free(cursor); }
 
+/* The name column of st (its id next), or NULL (out of memory, or *rc set:
+ * damage). A stored name that is not a valid name (FORMAT.md 2: a BLOB, a
+ * zero byte that cuts it short, ...) would be handed out as another one,
+ * which opens (or creates) another namespace. */
+static const char *stored_name(pd_dict *d, sqlite3_stmt *st, int *rc) {
+  int text = sqlite3_column_type(st, 0) == SQLITE_TEXT; /* before any conversion */
+  const char *s = (const char *)sqlite3_column_text(st, 0);
+  if (!s) return NULL;
+  char why[128];
+  if (!text) snprintf(why, sizeof why, "a namespace name is not stored as text");
+  else if (strlen(s) != (size_t)sqlite3_column_bytes(st, 0))
+    snprintf(why, sizeof why, "a namespace name holds a zero byte");
+  else if (pd__name_check(s, why, sizeof why) == PD_OK) return s;
+  *rc = pd__err(d, PD_ECORRUPT,
+                "'%s' is damaged: the name of namespace id %lld is not a valid name (%s)",
+                d->path, (long long)sqlite3_column_int64(st, 1), why);
+  return NULL;
+}
+
 int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count) {
   int rc = pd__sq_ns_flush(d); /* nothing to do with names, but keeps rows current */
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  int src = sqlite3_prepare_v2(d->db, "SELECT name FROM permadict_namespaces ORDER BY name",
+  int src = sqlite3_prepare_v2(d->db, "SELECT name, id FROM permadict_namespaces ORDER BY name",
                                -1, &st, NULL);
   if (src != SQLITE_OK) return pd__sqlite_err(d, src, "listing namespaces");
   char **names = NULL;
@@ -132,8 +151,9 @@ int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count) {
         if (!grown) break;
         names = grown;
       }
-      const char *s = (const char *)sqlite3_column_text(st, 0);
-      if (!(names[n] = strdup(s ? s : ""))) break;
+      const char *s = stored_name(d, st, &rc);
+      if (rc) break;
+      if (!s || !(names[n] = strdup(s))) break;
       n++;
       continue;
     }
@@ -143,8 +163,12 @@ int pd__sq_namespaces(pd_dict *d, char ***out, size_t *count) {
     }
     break;
   }
-  if (src == SQLITE_ROW) rc = pd__err(d, PD_ENOMEM, "out of memory listing namespaces");
-  else if (src != SQLITE_DONE) rc = pd__sqlite_err(d, src, "listing namespaces");
+  if (rc) { /* a damaged name: reported by stored_name */
+  } else if (src == SQLITE_ROW) {
+    rc = pd__err(d, PD_ENOMEM, "out of memory listing namespaces");
+  } else if (src != SQLITE_DONE) {
+    rc = pd__sqlite_err(d, src, "listing namespaces");
+  }
   sqlite3_finalize(st);
   if (rc) {
     pd_free_names(names, n);

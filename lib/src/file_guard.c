@@ -75,6 +75,21 @@ static int header_check(const char *path, const unsigned char *h, sqlite3_int64 
              path, user_version, PD__FORMAT_VERSION);
     return PD_EFORMAT;
   }
+  /* FORMAT.md 1 and 3: key order is SQLite's, bytewise on UTF-8. A file
+   * another writer made in UTF-16 would order its text keys by UTF-16
+   * bytes (U+FF5A before "a"), and no index can be read in the order the
+   * format promises. */
+  uint32_t encoding = be32(h + 56);
+  if (encoding != SQLITE_UTF8) {
+    snprintf(msg, cap,
+             "'%s' stores text as %s (SQLite text encoding %u); a permadict file "
+             "stores it as UTF-8",
+             path, encoding == SQLITE_UTF16LE   ? "UTF-16le"
+                   : encoding == SQLITE_UTF16BE ? "UTF-16be"
+                                                : "an unknown encoding",
+             encoding);
+    return PD_EFORMAT;
+  }
   info->wal = h[18] == 2 && h[19] == 2;
   return PD_OK;
 }

@@ -305,6 +305,41 @@ static void test_items__impossible_stored_count_is_ecorrupt(void **state) {
   }
 }
 
+/* FORMAT.md 5: the newest row of a namespace's slot is always its newest
+ * change log row. When it is not (a writer that forgot the log row of its
+ * last set, a row of another op or namespace), count and version are
+ * unknown: reported, never read as "no change yet" (a count of 0), and no
+ * write goes ahead from there. */
+static void test_items__newest_row_not_a_log_row_is_ecorrupt(void **state) {
+  (void)state;
+  static const char *const damage[] = {
+      "DELETE FROM permadict_rows WHERE id = (SELECT max(id) FROM permadict_rows)",
+      "UPDATE permadict_rows SET type = 2 WHERE id = (SELECT max(id) FROM permadict_rows)",
+      "UPDATE permadict_rows SET ns = ns + 7 WHERE id = (SELECT max(id) FROM permadict_rows)",
+  };
+  for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+    const char *dir = tu_tmpdir();
+    const char *path = tu_path(dir, "newest.db");
+    pd_dict *d = tu_open(path, NULL);
+    pd_val k = pd_text("x", 1), k2 = pd_text("y", 1), k3 = pd_text("z", 1), v = pd_int(1), out;
+    TU_OK(d, pd_set(d, &k, &v));
+    TU_OK(d, pd_set(d, &k2, &v));
+    assert_int_equal(tu_sql(path, damage[i]), 0);
+    int64_t n = -1;
+    assert_int_equal(pd_count(d, &n), PD_ECORRUPT);
+    assert_non_null(strstr(pd_errmsg(d), "newest row"));
+    assert_int_equal(pd_version(d, &n), PD_ECORRUPT);
+    assert_int_equal(pd_set(d, &k3, &v), PD_ECORRUPT);
+    assert_non_null(strstr(pd_errmsg(d), "newest row"));
+    assert_int_equal(pd_get(d, &k3, &out), PD_ENOTFOUND);
+    TU_OK(d, pd_get(d, &k, &out));
+    assert_int_equal(out.u.i, 1);
+    assert_int_equal(pd_check(d), PD_ECORRUPT);
+    pd_close(d);
+    tu_rmdir(dir);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_items__scalar_edge_values_round_trip),
@@ -318,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_items__memory_dict_read_only_says_it_has_nothing),
       cmocka_unit_test(test_items__stored_value_of_bad_type_is_a_decode_error),
       cmocka_unit_test(test_items__impossible_stored_count_is_ecorrupt),
+      cmocka_unit_test(test_items__newest_row_not_a_log_row_is_ecorrupt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,34 @@ static void test_namespaces__listed_by_path_without_opening_one(void **state) {
   tu_rmdir(dir);
 }
 
+/* FORMAT.md 2: a name is UTF-8 text of 1..255 bytes without a zero byte. A
+ * stored one that is not (another writer's) is reported, never handed out:
+ * "a" for 'a\0b' would open (or create) another namespace. pd_check finds
+ * it too. */
+static void test_namespaces__stored_name_that_is_not_one_is_ecorrupt(void **state) {
+  (void)state;
+  static const char *const bad[] = {"'a' || char(0) || 'b'", "''", "x'6e73'",
+                                    "CAST(x'ff41' AS TEXT)", "printf('%.256c', 'n')"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *dir = tu_tmpdir();
+    const char *path = tu_path(dir, "names.db");
+    pd_dict *d = tu_open(path, NULL);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO permadict_namespaces (name, slot) VALUES (%s, 1)", bad[i]);
+    assert_int_equal(tu_sql(path, sql), 0);
+    char **names = NULL;
+    size_t n = 0;
+    assert_int_equal(pd_namespaces(d, &names, &n), PD_ECORRUPT);
+    assert_null(names);
+    assert_non_null(strstr(pd_errmsg(d), "namespace id 2"));
+    assert_int_equal(pd_file_namespaces(path, &names, &n), PD_ECORRUPT);
+    assert_int_equal(pd_check(d), PD_ECORRUPT);
+    pd_close(d);
+    tu_rmdir(dir);
+  }
+}
+
 static void test_namespaces__drop_makes_open_handles_gone(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -267,6 +295,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_namespaces__are_isolated_and_listed_sorted),
       cmocka_unit_test(test_namespaces__listed_by_path_without_opening_one),
+      cmocka_unit_test(test_namespaces__stored_name_that_is_not_one_is_ecorrupt),
       cmocka_unit_test(test_namespaces__drop_makes_open_handles_gone),
       cmocka_unit_test(test_namespaces__hostile_names_stored_safely_or_rejected),
       cmocka_unit_test(test_namespaces__handle_on_dropped_one_never_writes_into_a_new_one),

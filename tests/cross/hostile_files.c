@@ -2,8 +2,9 @@
  * hostile_files - files that are not permadict files are refused with a clear
  * error and left byte for byte as they were (no -wal or -shm appears either):
  * random bytes, a zero-byte file, another application's SQLite database, a
- * permadict file of a newer format version, and a truncated permadict file
- * (which may open but must then fail pd_check, never crash).
+ * permadict file of a newer format version, one whose text is UTF-16, and a
+ * truncated permadict file (which may open but must then fail pd_check, never
+ * crash).
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -73,6 +74,22 @@ int main(void) {
   pd_close(d);
   sql(xu_path("newer.pd"), "PRAGMA user_version = 99; PRAGMA journal_mode = DELETE;");
   refused("newer format version", xu_path("newer.pd"), PD_EFORMAT, PD_EFORMAT);
+
+  /* A permadict file in every way but its text encoding: another writer
+   * following FORMAT.md made it UTF-16, whose key order is not the one the
+   * format promises (U+FF5A would come before "a"). */
+  sql(xu_path("utf16.pd"),
+      "PRAGMA encoding = 'UTF-16le'; PRAGMA application_id = 1885696621; "
+      "PRAGMA user_version = 3; "
+      "CREATE TABLE permadict_namespaces (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+      "name TEXT NOT NULL UNIQUE, slot INTEGER NOT NULL UNIQUE); "
+      "CREATE TABLE permadict_rows (id INTEGER PRIMARY KEY, ns INTEGER NOT NULL, key, "
+      "type INTEGER NOT NULL, value); "
+      "CREATE UNIQUE INDEX permadict_rows_key ON permadict_rows (ns, key) WHERE id & 1 = 0; "
+      "INSERT INTO permadict_namespaces (name, slot) VALUES ('default', 0);");
+  refused("UTF-16 text encoding", xu_path("utf16.pd"), PD_EFORMAT, PD_EFORMAT);
+  XU_CHECK(strstr(pd_errmsg(NULL), "UTF-16") != NULL, "UTF-16 file: message does not say why: %s",
+           pd_errmsg(NULL));
 
   /* Truncated: a real file cut in half (header kept). */
   d = xu_open(xu_path("full.pd"), NULL);

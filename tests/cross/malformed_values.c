@@ -4,7 +4,8 @@
  * nesting a million deep, an unknown type code, storage classes that do not
  * match the type, text that is not UTF-8): pd_get reports PD_EDECODE naming
  * the key, iteration reports each bad row and goes on past it, the good rows
- * around them still read, and nothing crashes.
+ * around them still read, and nothing crashes. A key longer than the limit
+ * is a bad row too, in the iteration and in the change log.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -38,6 +39,24 @@ static const struct bad BAD[] = {
     {"float_as_blob", 3, "x'00'"},
 };
 #define NBAD (sizeof BAD / sizeof BAD[0])
+
+/* The change log row of a set of key (len bytes, -1: up to its zero byte)
+ * at version, carrying version as the count (each set added a key). */
+static int log_set(sqlite3 *db, int version, const char *key, int len) {
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO permadict_rows (id, ns, key, type, value) "
+                     "SELECT (n.slot << 44) + 2 * ?1 + 1, n.id, ?2, -1, ?1 "
+                     "FROM permadict_namespaces n WHERE n.name = 'default'",
+                     -1, &st, NULL);
+  sqlite3_bind_int(st, 1, version);
+  sqlite3_bind_text(st, 2, key, len, SQLITE_STATIC);
+  int src = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (src != SQLITE_DONE) printf("setup log row of version %d failed: %s\n", version,
+                                 sqlite3_errmsg(db));
+  return src != SQLITE_DONE;
+}
 
 int main(void) {
   const char *path = xu_path("malformed.pd");
@@ -80,20 +99,23 @@ int main(void) {
       return 2;
     }
     sqlite3_finalize(st);
-    sqlite3_prepare_v2(db,
-                       "INSERT INTO permadict_rows (id, ns, key, type, value) "
-                       "SELECT (n.slot << 44) + 2 * ?1 + 1, n.id, ?2, -1, ?3 "
-                       "FROM permadict_namespaces n WHERE n.name = 'default'",
-                       -1, &st, NULL);
-    sqlite3_bind_int(st, 1, version);
-    sqlite3_bind_text(st, 2, BAD[i].key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, version);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      printf("setup log row %s failed: %s\n", BAD[i].key, sqlite3_errmsg(db));
-      return 2;
-    }
-    sqlite3_finalize(st);
+    if (log_set(db, version, BAD[i].key, -1)) return 2;
   }
+  /* A key longer than FORMAT.md 3 allows (with a good value): handed out,
+   * it could be neither read nor deleted, since every call refuses it. */
+  char long_key[PD_MAX_KEY_BYTES + 1];
+  memset(long_key, 'k', sizeof long_key);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db, ENTRY_SQL("1"), -1, &st, NULL);
+  sqlite3_bind_int(st, 1, 3 + (int)NBAD);
+  sqlite3_bind_text(st, 2, long_key, (int)sizeof long_key, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, 2);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    printf("setup insert of the long key failed: %s\n", sqlite3_errmsg(db));
+    return 2;
+  }
+  sqlite3_finalize(st);
+  if (log_set(db, 3 + (int)NBAD, long_key, (int)sizeof long_key)) return 2;
   sqlite3_close(db);
 
   d = xu_open(path, NULL);
@@ -120,9 +142,14 @@ int main(void) {
     else other++;
   }
   pd_iter_free(it);
-  XU_CHECK(good == 2 && bad == (int)NBAD && other == 0,
+  XU_CHECK(good == 2 && bad == (int)NBAD + 1 && other == 0,
            "iteration: %d good (want 2), %d decode errors (want %zu), %d other", good, bad,
-           NBAD, other);
+           NBAD + 1, other);
+  pd_changes *c = NULL;
+  rc = pd_changes_open(&c, d, 2 + (int)NBAD);
+  XU_CHECK(rc == PD_EDECODE && strstr(pd_errmsg(d), "4097 bytes") != NULL,
+           "the long key's log row: pd_changes_open gave %s: %s", pd_errstr(rc), pd_errmsg(d));
+  pd_changes_free(c);
   pd_val g = pd_text("zzz_good", 8);
   XU_RC(pd_get(d, &g, &v), PD_OK, d, "good key after the bad ones");
   XU_RC(pd_check(d), PD_ECORRUPT, d, "pd_check reports undecodable values");
