@@ -32,6 +32,45 @@ def test_api__original_filename_keyword_opens_the_file(db_path):
         Permadict(db_path, filename=db_path)
 
 
+def test_api__original_options_are_options_not_items(db_path):
+    # The original permadict(filename, journal_mode="OFF", synchronous=False,
+    # **kwargs) never stored these two as items; here they must not be either.
+    with Permadict(db_path, journal_mode="WAL", synchronous=True, a=1) as d:
+        assert dict(d) == {"a": 1}
+        assert d.filename == db_path  # the original's attribute for the path
+    with Permadict(db_path, journal_mode="off", synchronous=False) as d:
+        assert dict(d) == {"a": 1}
+    with Permadict(db_path) as d:
+        assert dict(d) == {"a": 1}
+    with pytest.raises(ValueError, match="journal_mode"):
+        Permadict(db_path, journal_mode="fast")
+    with pytest.raises(TypeError, match="synchronous"):
+        Permadict(db_path, durable=True, synchronous=True)
+
+
+def test_api__original_synchronous_true_is_durable(db_path):
+    # synchronous=True was the original's synchronous=FULL: durable=True here
+    # (the options a Permadict pickles with, for another process, say which).
+    with Permadict(db_path, synchronous=True) as d:
+        assert d.__getstate__()["durable"] is True
+    with Permadict(db_path, synchronous=False) as d:
+        assert d.__getstate__()["durable"] is False
+
+
+def test_api__get_takes_default_by_name(db_path):
+    # The original's get(key, default=None), as MutableMapping.get, takes it by name.
+    with Permadict(db_path, a=1) as d:
+        assert d.get("missing", default=0) == 0
+        assert d.get("a", default=0) == 1
+        assert d.get(key="a") == 1
+        with pytest.raises(TypeError, match="fallback"):
+            d.get("a", fallback=0)
+        with pytest.raises(TypeError, match="default"):
+            d.get("a", 0, default=0)
+        with pytest.raises(TypeError):
+            d.get()
+
+
 def test_api__is_a_mutable_mapping_with_a_readable_repr(db_path):
     import collections.abc
     with Permadict(db_path, a=1) as d:
@@ -115,6 +154,24 @@ def test_open__refuses_a_file_that_is_not_permadict(db_path):
         Permadict(db_path)
     with open(db_path, "rb") as f:
         assert f.read(9) == b"just some"
+
+
+def test_open__file_of_the_original_permadict_is_named_as_such(db_path):
+    # The original pure-Python permadict kept a table dict(name, object) of
+    # pickles: "not a permadict file" alone would mislead its users.
+    import sqlite3
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("CREATE TABLE dict (name BLOB PRIMARY KEY, object BLOB)")
+        conn.execute("INSERT INTO dict VALUES (?, ?)", ("k", pickle.dumps({1, 2})))
+    conn.close()
+    with open(db_path, "rb") as f:
+        before = f.read()
+    with pytest.raises(permadict.FormatError, match="original pure-Python permadict"):
+        Permadict(db_path)
+    with open(db_path, "rb") as f:
+        assert f.read() == before
+    assert sorted(os.listdir(os.path.dirname(db_path))) == ["test.db"]
 
 
 def test_transaction__commits_everything_at_once(db_path):

@@ -8,6 +8,7 @@ import copyreg
 import math
 import operator
 import os
+import pathlib
 import select
 import threading
 import time
@@ -16,8 +17,8 @@ from typing import (TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTup
                     Tuple, TypeVar, Union)
 
 from . import _core
-from ._errors import (ClosedError, DecodeError, Error, ForkedError, MisuseError, NotFoundError,
-                      ResyncNeeded)
+from ._errors import (ClosedError, DecodeError, Error, FormatError, ForkedError, MisuseError,
+                      NotFoundError, ResyncNeeded)
 from ._views import ItemsView, KeysView, ValuesView
 
 Key = Union[str, int, bytes]
@@ -281,13 +282,22 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         :param pickle: store other objects pickled and unpickle them on read.
             Unpickling runs arbitrary code: only for files you trust.
         :param initial: items stored right after opening, as ``dict(**initial)``;
-            ``filename=``, the original permadict's name for ``path``, is ``path``.
+            except the original permadict's options: ``filename=`` is ``path``,
+            ``synchronous=True`` is ``durable=True``, and ``journal_mode=`` is
+            accepted and has no effect (every permadict file is in WAL mode).
         """
         if "filename" in initial:
             if path != ":memory:":
                 raise TypeError("Permadict() got both path and filename (the original "
                                 "permadict's name for path): give one")
             path = initial.pop("filename")
+        if "synchronous" in initial:
+            if durable:
+                raise TypeError("Permadict() got both durable and synchronous (the original "
+                                "permadict's name for it): give one")
+            durable = initial.pop("synchronous")
+        if "journal_mode" in initial:
+            _check_journal_mode(initial.pop("journal_mode"))
         self._h = None
         self._cursors: "weakref.WeakSet[_Cursor]" = weakref.WeakSet()
         self._waker: Optional[_Waker] = None
@@ -307,7 +317,14 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         _check_namespace_name(self._name)
         # _core.open encodes the path as os.fsencode does (the exact name, even
         # when it is not UTF-8) and refuses a NUL (ValueError) rather than cut it.
-        self._h = _core.open(self._path, self._options())
+        try:
+            self._h = _core.open(self._path, self._options())
+        except FormatError as e:
+            if not _is_original_permadict_file(self._path):
+                raise
+            raise FormatError(f"{e}: it is a file of the original pure-Python permadict (a "
+                              "table of pickles), which this one cannot read; copy its items "
+                              "into a new file as docs/PYTHON.md shows") from None
         self._pid = os.getpid()  # the process whose connection _h is (see Transaction)
         if self._pickle:
             _set_pickle(self._h, 1)
@@ -374,6 +391,11 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
         return self._h is None
+
+    @property
+    def filename(self) -> str:
+        """:attr:`path`, by the original permadict's name for it."""
+        return self._path
 
     @property
     def path(self) -> str:
@@ -461,7 +483,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         def __getitem__(self, key: Key) -> Any:
             """The value stored for key; KeyError when absent."""
 
-        def get(self, key: Key, default: Any = None, /) -> Any:
+        def get(self, key: Key, default: Any = None) -> Any:
             """The value for key, or default when absent."""
 
         def __setitem__(self, key: Key, value: Any) -> None:
@@ -1038,6 +1060,39 @@ def _check_namespace_name(name: Any) -> None:
         raise TypeError(f"name must be a str, not {type(name).__name__}")
     if "\0" in name:
         raise ValueError(f"namespace name {name!r} contains a NUL character")
+
+
+# SQLite's journal modes: the original permadict's journal_mode= took one.
+_JOURNAL_MODES = ("DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF")
+
+
+def _check_journal_mode(mode: Any) -> None:
+    """Refuse what is not a journal mode, as code written for the original permadict
+    passes one. Any is accepted and ignored: a permadict file is always in WAL mode,
+    which lets readers and writers of many processes share it (and commits atomically,
+    which the original's default "OFF" did not)."""
+    if not isinstance(mode, str):
+        raise TypeError(f"journal_mode must be a str, not {type(mode).__name__}")
+    if mode.upper() not in _JOURNAL_MODES:
+        raise ValueError(f"journal_mode {mode!r} is not an SQLite journal mode (one of "
+                         f"{', '.join(_JOURNAL_MODES)}); permadict always uses WAL")
+
+
+def _is_original_permadict_file(path: str) -> bool:
+    """Whether path holds the table of the original pure-Python permadict,
+    dict(name, object). Read with immutable=1: no lock, no journal, no write,
+    since a file that is refused is left untouched."""
+    try:
+        import sqlite3
+        uri = pathlib.Path(os.path.abspath(path)).as_uri() + "?immutable=1"
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(dict)")]
+        finally:
+            conn.close()
+    except Exception:  # no sqlite3 module, or a file it cannot read: just no hint
+        return False
+    return columns == ["name", "object"]
 
 
 def _pairs(other: Any) -> Iterable[Tuple[Any, Any]]:
