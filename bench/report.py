@@ -46,7 +46,8 @@ STORE_NOTES = {
     ("python", "dict"): "Python's dict: the in-memory floor, stores nothing",
     ("python", "sqlite3"): "sqlite3 module, WAL, synchronous=NORMAL, INSERT OR REPLACE / SELECT "
                            "(the module caches prepared statements); maps as MessagePack",
-    ("python", "sqlitedict"): "sqlitedict, autocommit=True, its defaults otherwise (journal DELETE, pickle)",
+    ("python", "sqlitedict"): "sqlitedict, autocommit=True, its defaults otherwise (journal DELETE, pickle, "
+                              "and synchronous=OFF, which it sets itself: it never syncs)",
     ("python", "sqlitedict-batched"): "sqlitedict, autocommit=False, commit() per batch (writes only: "
                                       "its reads are sqlitedict's)",
     ("python", "diskcache-Cache"): "diskcache.Cache defaults; transactions with cache.transact()",
@@ -113,6 +114,8 @@ class Figures:
 
 
 def fmt_num(x):
+    if isinstance(x, int):  # a count (lost updates): no decimals to suggest a fraction
+        return f"{x:,}"
     if x >= 100:
         return f"{x:,.0f}"
     if x >= 10:
@@ -305,7 +308,9 @@ def main():
            "a small nested map; every figure is the **median of "
            f"{meta['runs']} run(s)**, with the range over the runs in small print; the runs are "
            "rounds in which every store of a language takes its turn, each round starting at the "
-           "next store, so a slow minute of the machine falls on all of them. Timed loops run over the "
+           "next store, so a slow minute of the machine falls on all of them. \"Set inside one "
+           "transaction\" is the filling of the store: every key, in key order, with no time limit. "
+           "The other timed loops run over the "
            "keys in a shuffled order (autocommit sets of new keys: in key order, in every language) "
            f"and stop after {meta['budget_ms']} ms (autocommit sets: 5 times "
            "that, to hold several WAL checkpoints of every store) or at the last key, whichever "
@@ -334,8 +339,9 @@ def main():
             md.append(f"- `{s}`: {STORE_NOTES.get((lang, s), '')}")
     md += ["", "## Contended increments", "",
            f"4 processes each add 1 to one key {meta['incr_n']:,} times, all starting together; "
-           "latency is per increment, throughput over the wall time from the first start to the "
-           "last finish, lost = expected total minus the final value.", ""]
+           "latency is per increment, throughput is the increments whose call succeeded over the wall "
+           "time from the first start to the last finish, lost = expected total minus the final value "
+           "(failed calls included).", ""]
     md += incr_table(incr) if incr else ["Not measured in this run."]
     md += ["", "## Memory: iterating over many entries", "",
            "Peak RSS (getrusage) growth of a process that opens a store of that many entries "

@@ -4,7 +4,9 @@ usage: bench_kv.py --store NAME --keys N --runs R --budget-ms B --kinds K1,K2 --
 The first kind gets every operation, the others the core three (set_txn,
 get_hit, iterate). Prints one JSON line per (run, kind, operation) with the
 microseconds per operation. Timed loops stop at the key count or when the
-budget is spent, whichever comes first. Errors abort the run.
+budget is spent, whichever comes first. A failed call or a wrong answer stops
+that operation: it is reported as an "error" line (never as a time) and the run
+goes on with the next operation, as in C and Lua.
 Reads are measured warm: get_first is the first read of each key on a freshly
 opened store; get_hit, get_miss and contains each follow an untimed pass over
 all their keys, as a long-running process re-reading its data would see them.
@@ -27,6 +29,30 @@ AUTOCOMMIT_BUDGET_FACTOR = 5
 def emit(store, kind, op, run, ops, ns):
     print(json.dumps({"suite": "kv", "lang": "python", "store": store.name, "kind": kind,
                       "op": op, "run": run, "ops": ops, "us": ns / 1000 / ops}), flush=True)
+
+
+class Measuring:
+    """The block measuring one operation: an exception inside it becomes that operation's
+    error line, so the report says which figure failed and in how many runs (a run that
+    died there would leave the median of the other runs looking complete)."""
+
+    def __init__(self, store, kind, op, run):
+        self.store, self.kind, self.op, self.run = store, kind, op, run
+        self.failed = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, e, tb):
+        if etype is None or not issubclass(etype, Exception):
+            return False
+        self.failed = True
+        why = f"{etype.__name__}: {e}"
+        print(json.dumps({"suite": "kv", "lang": "python", "store": self.store.name,
+                          "kind": self.kind, "op": self.op, "run": self.run, "error": why}),
+              flush=True)
+        print(f"bench_kv.py: {self.store.name} {self.kind} {self.op}: {why}", file=sys.stderr)
+        return True
 
 
 def timed(fn, chunks, budget_ns):
@@ -55,6 +81,8 @@ def timed_pairs(fn, key_chunks, value_chunks, budget_ns):
 
 
 def repeat(fn, max_times, budget_ns):
+    """Calls fn until max_times or out of budget: (calls, ns). It reads the clock after
+    every call, so it is only for calls much slower than that (open); fast ones use timed."""
     t0 = now()
     deadline = t0 + budget_ns
     done = 0
@@ -73,66 +101,91 @@ def one_kind(cls, w, kind, run, budget_ns, all_ops, dirpath):
     s.remove()
     s.open()
     values = w.values(kind)
-    if "set_txn" in ops:
-        t0 = now()
-        with s.transaction():
-            s.put(w.keys, values)
-        emit(s, kind, "set_txn", run, w.n, now() - t0)
-    else:
-        s.fill(w.keys, values)
-    if s.count() != w.n:
-        raise SystemExit(f"{s.name}: {s.count()} entries after filling {w.n}")
-    if "open" in ops:
-        s.close()
 
-        def reopen():
-            s.open()
+    def measuring(op):
+        return Measuring(s, kind, op, run)
+
+    def check_count():
+        n = s.count()
+        if n != w.n:
+            raise AssertionError(f"{n} entries after filling {w.n}")
+    if "set_txn" in ops:
+        with measuring("set_txn") as filling:
+            t0 = now()
+            with s.transaction():
+                s.put(w.keys, values)
+            ns = now() - t0
+            check_count()
+            emit(s, kind, "set_txn", run, w.n, ns)
+        if filling.failed:  # the other operations need every key
             s.close()
-        emit(s, kind, "open", run, *repeat(reopen, 1000, budget_ns))
-        s.open()
-    if "len" in ops:
-        def count():
-            if s.count() != w.n:
-                raise SystemExit(f"{s.name}: wrong len")
-        emit(s, kind, "len", run, *repeat(count, w.n, budget_ns))
+            s.remove()
+            return
+    else:  # a store without transactions: a failed fill fails the whole run
+        s.fill(w.keys, values)
+        check_count()
+    if "open" in ops:
+        with measuring("open"):
+            s.close()
+
+            def reopen():
+                s.open()
+                s.close()
+            calls, ns = repeat(reopen, 1000, budget_ns)
+            s.open()
+            emit(s, kind, "open", run, calls, ns)
     key_chunks, miss_chunks = w.chunks(w.keys), w.chunks(w.misses)
+    if "len" in ops:
+        def counts(chunk):  # one len per key of the chunk: the keys only set how many
+            n = s.counts(len(chunk))
+            if n != w.n:
+                raise AssertionError(f"len returned {n}, expected {w.n}")
+        with measuring("len"):
+            emit(s, kind, "len", run, *timed(counts, key_chunks, budget_ns))
     if "get_first" in ops:
-        s.close()  # a fresh handle: nothing read yet
-        s.open()
-        emit(s, kind, "get_first", run, *timed(s.get_hits, key_chunks, budget_ns))
+        with measuring("get_first"):
+            s.close()  # a fresh handle: nothing read yet
+            s.open()
+            emit(s, kind, "get_first", run, *timed(s.get_hits, key_chunks, budget_ns))
     for op, fn, chunks in (("get_hit", s.get_hits, key_chunks),
                            ("get_miss", s.get_misses, miss_chunks),
                            ("contains", s.contains, key_chunks)):
         if op in ops:
-            for chunk in chunks:  # untimed warm-up: every key once, so caches are warm
-                fn(chunk)
-            emit(s, kind, op, run, *timed(fn, chunks, budget_ns))
+            with measuring(op):
+                for chunk in chunks:  # untimed warm-up: every key once, so caches are warm
+                    fn(chunk)
+                emit(s, kind, op, run, *timed(fn, chunks, budget_ns))
     if "iterate" in ops:
-        t0 = now()
-        n = s.iterate()
-        ns = now() - t0
-        if n != w.n:
-            raise SystemExit(f"{s.name}: iterated {n} of {w.n}")
-        emit(s, kind, "iterate", run, n, ns)
+        with measuring("iterate"):
+            t0 = now()
+            n = s.iterate()
+            ns = now() - t0
+            if n != w.n:
+                raise AssertionError(f"iterated {n} of {w.n}")
+            emit(s, kind, "iterate", run, n, ns)
     if "overwrite_txn" in ops:
-        new_values = w.chunks(w.values(kind, 1))  # built before the clock starts
-        t0 = now()
-        with s.transaction():
-            ops_done, _ = timed_pairs(s.put, key_chunks, new_values, budget_ns)
-        emit(s, kind, "overwrite_txn", run, ops_done, now() - t0)
+        with measuring("overwrite_txn"):
+            new_values = w.chunks(w.values(kind, 1))  # built before the clock starts
+            t0 = now()
+            with s.transaction():
+                ops_done, _ = timed_pairs(s.put, key_chunks, new_values, budget_ns)
+            emit(s, kind, "overwrite_txn", run, ops_done, now() - t0)
     if "set_autocommit" in ops:
-        fresh = w.chunks_in_order(w.fresh)
-        new_values = w.chunks_in_order(values)
-        t0 = now()
-        # A longer sample: see AUTOCOMMIT_BUDGET_FACTOR in bench/c/bench_data.h.
-        ops_done, _ = timed_pairs(s.put, fresh, new_values, budget_ns * AUTOCOMMIT_BUDGET_FACTOR)
-        s.flush()
-        emit(s, kind, "set_autocommit", run, ops_done, now() - t0)
+        with measuring("set_autocommit"):
+            fresh = w.chunks_in_order(w.fresh)
+            new_values = w.chunks_in_order(values)
+            t0 = now()
+            # A longer sample: see AUTOCOMMIT_BUDGET_FACTOR in bench/c/bench_data.h.
+            ops_done, _ = timed_pairs(s.put, fresh, new_values,
+                                      budget_ns * AUTOCOMMIT_BUDGET_FACTOR)
+            s.flush()
+            emit(s, kind, "set_autocommit", run, ops_done, now() - t0)
     if "delete_txn" in ops:
-        t0 = now()
-        with s.transaction():
-            ops_done, _ = timed(s.delete, key_chunks, budget_ns)
-        emit(s, kind, "delete_txn", run, ops_done, now() - t0)
+        with measuring("delete_txn"):
+            t0 = now()
+            with s.transaction():
+                ops_done, _ = timed(s.delete, key_chunks, budget_ns)
+            emit(s, kind, "delete_txn", run, ops_done, now() - t0)
     s.close()
     s.remove()
 
