@@ -55,6 +55,20 @@ static void check_round_trip(const pd_val *v, int key) {
   free(text2);
 }
 
+/* What a conversion from JSON gave (a key, or a value): a valid one that
+ * round-trips, or a refusal with its reason. */
+static void check_converted(int rc, const pd_val *v, int key, const jv_error *err) {
+  char msg[256];
+  if (rc == PD_OK) {
+    CHECK((key ? pd__key_check(v, msg, sizeof msg) : pd__value_check(v, msg, sizeof msg)) ==
+          PD_OK);
+    check_round_trip(v, key);
+  } else {
+    CHECK(rc == PD_EINVALID || rc == PD_ETOOBIG);
+    CHECK(err->text[0] != '\0');
+  }
+}
+
 static void from_json(const uint8_t *data, size_t size) {
   jv_error err = {{0}, 0};
   json_t *j = jv_parse((const char *)data, size, &err);
@@ -62,24 +76,11 @@ static void from_json(const uint8_t *data, size_t size) {
     CHECK(err.text[0] != '\0');
     return;
   }
-  char msg[256];
   pd_val v;
   int rc = jv_to_value(j, enc, &v, &err);
-  if (rc == PD_OK) {
-    CHECK(pd__value_check(&v, msg, sizeof msg) == PD_OK);
-    check_round_trip(&v, 0);
-  } else {
-    CHECK(rc == PD_EINVALID || rc == PD_ETOOBIG);
-    CHECK(err.text[0] != '\0');
-  }
+  check_converted(rc, &v, 0, &err);
   rc = jv_to_key(j, enc, &v, &err);
-  if (rc == PD_OK) {
-    CHECK(pd__key_check(&v, msg, sizeof msg) == PD_OK);
-    check_round_trip(&v, 1);
-  } else {
-    CHECK(rc == PD_EINVALID || rc == PD_ETOOBIG);
-    CHECK(err.text[0] != '\0');
-  }
+  check_converted(rc, &v, 1, &err);
   json_decref(j);
 }
 

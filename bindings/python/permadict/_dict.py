@@ -978,6 +978,12 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
         self._retry(_core.check)
 
 
+def _in_own_transaction(d: Permadict, pid: int) -> bool:
+    """Whether d's handle is process pid's own connection and inside a transaction
+    (a child forked inside one inherits a handle that says so, but it is the parent's)."""
+    return d._h is not None and d._pid == pid and _core.in_transaction(d._h)
+
+
 class Transaction(_core.ExitShield):
     """What :meth:`Permadict.transaction` returns; use it in a ``with`` statement."""
 
@@ -999,7 +1005,7 @@ class Transaction(_core.ExitShield):
             # inside one, the inherited handle still says it is open, but it is the
             # parent's. Beginning instead reopens the handle, and the core then
             # refuses the child's writes with a message that says why.
-            open_before = d._h is not None and d._pid == pid and _core.in_transaction(d._h)
+            open_before = _in_own_transaction(d, pid)
             if self._join and open_before:
                 self._own = False
             else:
@@ -1010,8 +1016,7 @@ class Transaction(_core.ExitShield):
                 # Ctrl-C while begin waited for another process's lock is raised
                 # only once begin has returned: the transaction it opened must not
                 # stay open for later writes to join, uncommitted, with the lock held.
-                if not open_before and d._h is not None and d._pid == os.getpid() \
-                        and _core.in_transaction(d._h):
+                if not open_before and _in_own_transaction(d, pid):
                     _core.rollback(d._h)
             finally:
                 d._lock.release()
