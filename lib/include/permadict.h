@@ -21,6 +21,11 @@
  *     (the Python binding does this with a lock per handle). Two threads inside
  *     the same handle at once get PD_EMISUSE instead of undefined behaviour.
  *     Separate handles, even on the same file, are fully independent.
+ *     A handle that writes starts one thread of its own, with its own SQLite
+ *     connection, at its first WAL checkpoint (every 3,000 pages written): it
+ *     copies the WAL back into the file so no call waits for that. It blocks
+ *     every signal, sleeps between checkpoints, and pd_close() and
+ *     pd_reopen() stop it (waiting for a checkpoint in progress).
  *   - fork(): a handle opened before fork() must not be used in the child. Any
  *     call on it there returns PD_EFORKED and never touches the inherited
  *     SQLite connection (closing it would break the parent's locks, see

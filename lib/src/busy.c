@@ -53,18 +53,18 @@ static int64_t backoff_us(int attempt) {
 
 /* Counts only time asleep: the work between waits (a checkpoint's copying
  * and syncing) does not use up the budget. */
-static int budget_retry(pd_dict *d, int attempt) {
-  int64_t left = d->sleep_budget_us - d->slept_us;
+int pd__budget_retry(pd__sleep_budget *b, int attempt) {
+  int64_t left = b->budget_us - b->slept_us;
   if (left <= 0) return 0;
   int64_t wait = backoff_us(attempt);
   if (wait > left) wait = left;
   pd__sleep_us(wait);
-  d->slept_us += wait;
+  b->slept_us += wait;
   return 1;
 }
 
 int pd__busy_retry(pd_dict *d, int attempt) {
-  if (d->sleep_budget_us > 0) return budget_retry(d, attempt);
+  if (d->sleep_budget.budget_us > 0) return pd__budget_retry(&d->sleep_budget, attempt);
   int64_t now = pd__now_us();
   if (!d->deadline_set) {
     d->deadline_set = 1;

@@ -118,6 +118,7 @@ static void disconnect(pd_dict *d) {
 
 void pd_close(pd_dict *d) {
   if (!d) return;
+  pd__checkpointer_stop(d); /* outside the gate: its thread may wait for it */
   pd__gate_enter();
   disconnect(d);
   pd__gate_leave();
@@ -134,6 +135,7 @@ int pd_reopen(pd_dict *d) {
   /* connect writes its failures straight into errmsg (file_guard.c): a
    * pending not-found message is no longer the last one. */
   d->notfound_pending = 0;
+  pd__checkpointer_stop(d); /* outside the gate: its thread may wait for it */
   pd__gate_enter();
   disconnect(d);
   d->deadline_set = 0;

@@ -80,6 +80,11 @@ static inline uint32_t pd__stamp_field(const pd__stamp *s, size_t at) {
 struct pd__engine_ops;
 typedef struct pd__cache pd__cache;
 typedef struct pd__conn_entry pd__conn_entry;
+typedef struct pd__checkpointer pd__checkpointer;
+/* How long a wait may sleep in all (busy.c); budget_us 0: no such limit. */
+typedef struct pd__sleep_budget {
+  int64_t budget_us, slept_us;
+} pd__sleep_budget;
 
 /* ------------------------------------------------------------- buffers */
 
@@ -229,12 +234,14 @@ struct pd_dict {
   int deadline_set;
   int64_t deadline_us;
   int timed_out;         /* the busy handler gave up in this call */
-  /* > 0: a wait of the library's own (wal_checkpoint.c) that gives up once
-   * the handler has slept this long, whatever the call's deadline. */
-  int64_t sleep_budget_us, slept_us;
+  /* A wait of the library's own (wal_checkpoint.c) that gives up once the
+   * handler has slept this long, whatever the call's deadline. */
+  pd__sleep_budget sleep_budget;
 
   /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
   int ckpt_frames;
+  /* The thread that runs them (wal_checkpointer.c), NULL until the first. */
+  pd__checkpointer *checkpointer;
   /* The WAL opened read-only to start its write-back (wal_writeback.c):
    * -1 not yet, -2 could not be opened. */
   int wal_fd;
@@ -332,6 +339,18 @@ const char *pd__key_describe(const pd_val *key, char *buf, size_t cap);
 void pd__busy_install(pd_dict *d);
 /* wal_checkpoint.c: checkpoints at most once per 3000 new WAL frames. */
 void pd__checkpoint_install(pd_dict *d);
+/* Checkpoints db's WAL, frames long when it was asked for; a RESTART that
+ * follows waits within *budget (set here; the connection's busy handler
+ * must honour it through pd__budget_retry). */
+void pd__checkpoint_run(sqlite3 *db, int frames, pd__sleep_budget *budget);
+/* wal_checkpointer.c: 1 if d's checkpoint thread took the checkpoint of a
+ * WAL frames long, 0 if there is none (then the caller runs it). */
+int pd__checkpointer_request(pd_dict *d, int frames);
+/* Stops d's checkpoint thread, waiting for a checkpoint in progress. Not
+ * with the fork gate held: the thread may be waiting for it. */
+void pd__checkpointer_stop(pd_dict *d);
+/* The PRAGMA that bounds the WAL file's size, for every connection. */
+extern const char pd__wal_size_pragma[];
 /* wal_writeback.c: from the WAL hook of a commit that ran no checkpoint. */
 void pd__wal_writeback_init(pd_dict *d);
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);
@@ -343,6 +362,8 @@ void pd__sleep_us(int64_t us);
 /* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
  * once the handle's timeout has passed. */
 int pd__busy_retry(pd_dict *d, int attempt);
+/* The same for a wait within b: 1 to retry, 0 once b is slept out. */
+int pd__budget_retry(pd__sleep_budget *b, int attempt);
 /* The PD_EBUSY message naming the file and the timeout. */
 int pd__busy_err(pd_dict *d, const char *what);
 

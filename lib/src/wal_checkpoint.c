@@ -51,38 +51,45 @@
  * limit is above the 30-59 MB that 4 processes committing nonstop reach
  * (test_wal_size.c), so steady use never pays for shrinking and growing the
  * file again (an fdatasync that must also write the file's new size).
+ *
+ * The hook decides when; the handle's checkpoint thread (wal_checkpointer.c)
+ * runs it, so that "the single slowest call" above no longer waits for it.
+ * Only when that thread cannot start does the committing call run it itself.
  */
 #include "internal.h"
 
 #define CHECKPOINT_FRAMES 3000
 #define RESTART_FRAMES (2 * CHECKPOINT_FRAMES)
 #define RESTART_SLEEP_US 5000
-#define WAL_SIZE_LIMIT "67108864" /* 64 MiB, in bytes */
 
-/* RESTART checkpoint that sleeps RESTART_SLEEP_US at most waiting for the
- * write lock and for readers (busy.c counts only the sleeping: its copy and
- * syncs, 4-20 ms under load, used up a 2 ms deadline of wall time before it
- * came to wait for readers, and it gave up nearly every time). */
-static void restart_wal(pd_dict *d, sqlite3 *db, const char *schema) {
-  d->sleep_budget_us = RESTART_SLEEP_US;
-  d->slept_us = 0;
-  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-  d->sleep_budget_us = 0;
+const char pd__wal_size_pragma[] = "PRAGMA journal_size_limit = 67108864"; /* 64 MiB */
+
+void pd__checkpoint_run(sqlite3 *db, int frames, pd__sleep_budget *budget) {
+  /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
+   * cannot run now is retried after the next CHECKPOINT_FRAMES. */
+  int in_wal = 0, copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
+  /* Only after a complete copy: a RESTART that first had to copy much
+   * would hold the write lock for its two syncs of all of it. It sleeps
+   * RESTART_SLEEP_US at most waiting for the write lock and for readers
+   * (the budget counts only the sleeping: its copy and syncs, 4-20 ms under
+   * load, used up a 2 ms deadline of wall time before it came to wait for
+   * readers, and it gave up nearly every time). */
+  if (rc == SQLITE_OK && frames >= RESTART_FRAMES && copied == in_wal) {
+    budget->budget_us = RESTART_SLEEP_US;
+    budget->slept_us = 0;
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    budget->budget_us = 0;
+  }
 }
 
 static int wal_hook(void *arg, sqlite3 *db, const char *schema, int frames) {
   pd_dict *d = arg;
+  (void)schema; /* only "main": nothing is ever attached */
   if (frames < d->ckpt_frames) d->ckpt_frames = 0; /* the WAL restarted */
   if (frames - d->ckpt_frames >= CHECKPOINT_FRAMES) {
     d->ckpt_frames = frames;
-    /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
-     * cannot run now is retried after the next CHECKPOINT_FRAMES. */
-    int in_wal = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
-    /* Only after a complete copy: a RESTART that first had to copy much
-     * would hold the write lock for its two syncs of all of it. */
-    if (rc == SQLITE_OK && frames >= RESTART_FRAMES && copied == in_wal)
-      restart_wal(d, db, schema);
+    if (!pd__checkpointer_request(d, frames)) pd__checkpoint_run(db, frames, &d->sleep_budget);
   } else {
     pd__wal_writeback_after_commit(d, db, frames); /* wal_writeback.c */
   }
@@ -94,5 +101,5 @@ void pd__checkpoint_install(pd_dict *d) {
   sqlite3_wal_hook(d->db, wal_hook, d);
   /* Best effort: it only sets this connection's limit, and without it the
    * WAL is merely larger than it needs to be. */
-  sqlite3_exec(d->db, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, NULL, NULL, NULL);
+  sqlite3_exec(d->db, pd__wal_size_pragma, NULL, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { WRITERS = 4, COMMITS_EACH = 5000 };
 
@@ -72,12 +73,20 @@ static void test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart(void **
   assert_int_equal(stat(wal, &st), 0);
   const off_t limit = (off_t)64 << 20;
   if (st.st_size <= limit) fail_msg("the burst made a WAL of only %lld bytes", (long long)st.st_size);
+  /* The burst's checkpoint runs in the handle's checkpoint thread
+   * (wal_checkpointer.c): the first commit after it has copied the WAL back
+   * starts the WAL again from the beginning. 10 s is far beyond the copy of
+   * 82 MB and its two syncs. */
   pd_val k = pd_text("after", 5), one = pd_int(1);
-  TU_OK(d, pd_set(d, &k, &one)); /* starts the WAL again from the beginning */
-  assert_int_equal(stat(wal, &st), 0);
-  print_message("WAL after the next commit: %lld bytes\n", (long long)st.st_size);
+  int commits = 0;
+  do {
+    TU_OK(d, pd_set(d, &k, &one));
+    commits++;
+    assert_int_equal(stat(wal, &st), 0);
+  } while (st.st_size > limit && commits < 1000 && usleep(10000) == 0);
+  print_message("WAL after %d commits: %lld bytes\n", commits, (long long)st.st_size);
   if (st.st_size > limit)
-    fail_msg("the WAL kept %lld bytes after it restarted", (long long)st.st_size);
+    fail_msg("the WAL kept %lld bytes after %d commits", (long long)st.st_size, commits);
   TU_OK(d, pd_get(d, &k, &one));
   assert_int_equal(one.u.i, 1);
   pd_close(d);

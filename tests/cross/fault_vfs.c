@@ -3,6 +3,7 @@
 #include "fault_vfs.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,12 @@ void fault_vfs_arm(enum fault_kind kind, int nth, int persistent) {
   fired = 0;
   armed = 1;
 }
+
+static _Thread_local int syncs_here;
+static atomic_int syncs_all;
+
+int fault_vfs_syncs_here(void) { return syncs_here; }
+int fault_vfs_syncs_all(void) { return atomic_load(&syncs_all); }
 
 void fault_vfs_disarm(void) { armed = 0; }
 int fault_vfs_fired(void) { return fired; }
@@ -58,6 +65,8 @@ static int shim_truncate(sqlite3_file *f, sqlite3_int64 size) {
   return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 static int shim_sync(sqlite3_file *f, int flags) {
+  syncs_here++;
+  atomic_fetch_add(&syncs_all, 1);
   if (should_fail(FAULT_SYNC)) return SQLITE_IOERR_FSYNC;
   return REAL(f)->pMethods->xSync(REAL(f), flags);
 }

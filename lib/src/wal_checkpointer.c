@@ -1,0 +1,162 @@
+/*
+ * wal_checkpointer.c - a thread of the handle's own runs its checkpoints, so
+ * that no call waits for one.
+ *
+ * Why: a checkpoint costs two fdatasyncs (the WAL's, then the database's),
+ * 4-25 ms under load, and the commit that took the WAL past
+ * CHECKPOINT_FRAMES (wal_checkpoint.c) used to pay them inside its caller's
+ * call: a third of the time of a 100,000-key transaction, and the slowest
+ * calls of processes contending for one key. Committed data never waits for
+ * a checkpoint: with synchronous=NORMAL the checkpoint is when the WAL is
+ * first synced, so moving it to a thread changes nothing about durability
+ * (and durable=1 syncs each commit itself, as before).
+ *
+ * The thread has an SQLite connection of its own: one connection serialises
+ * its users, so a checkpoint on the handle's would stall the handle's calls
+ * just the same. The thread starts with the handle's first checkpoint (a
+ * handle that only reads never starts one), opens its connection then, on
+ * the same file only (checked by identity: a file put in its place since is
+ * not ours to checkpoint), sleeps between checkpoints, and is stopped by
+ * pd_close and pd_reopen, which wait for a checkpoint in progress. When the
+ * thread cannot start, the commit checkpoints itself, as before.
+ *
+ * fork(): inside SQLite the thread holds the fork gate like any call, so a
+ * child never inherits SQLite's mutexes locked by it. A child has no thread,
+ * and the handle is unusable there until pd_reopen (PD_EFORKED); pd_reopen
+ * and pd_close then leave the inherited checkpointer alone like the
+ * inherited connection: its connection is never closed (caveat "fork()"),
+ * and its mutex may be locked by the thread that is not there.
+ * Every signal is blocked in the thread, so the process's signal handlers
+ * run in its own threads, as they expect (CPython's do).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+struct pd__checkpointer {
+  pthread_t thread;
+  pthread_mutex_t lock; /* guards frames and stop */
+  pthread_cond_t wake;
+  int frames;           /* a checkpoint asked for, of a WAL this long; 0: none */
+  int stop;
+  unsigned fork_generation;
+  /* The thread's alone: */
+  sqlite3 *db;
+  pd__sleep_budget budget;
+  int durable;
+  dev_t dev;
+  ino_t ino;
+  char path[]; /* d->real_path */
+};
+
+static int same_file(const pd__checkpointer *c) {
+  struct stat st;
+  return stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+}
+
+static int busy_handler(void *arg, int attempt) {
+  pd__checkpointer *c = arg;
+  return pd__budget_retry(&c->budget, attempt);
+}
+
+/* The thread's connection on the handle's file, or NULL. */
+static sqlite3 *connect_same_file(pd__checkpointer *c) {
+  char name_buf[4100];
+  const char *name = pd__sqlite_file_name(c->path, name_buf, sizeof name_buf);
+  if (!name || !same_file(c)) return NULL;
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  /* Opening reads nothing yet: a second look after it closes the window in
+   * which another file could have been renamed into place. */
+  if (rc == SQLITE_OK && !same_file(c)) rc = SQLITE_CANTOPEN;
+  if (rc == SQLITE_OK) sqlite3_busy_handler(db, busy_handler, c);
+  /* The checkpoint's syncs follow synchronous; the WAL's size limit is
+   * applied by whichever connection restarts it. Reading the schema's
+   * version opens the WAL: until then a checkpoint does nothing. */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, c->durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                      NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, pd__wal_size_pragma, NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    return NULL;
+  }
+  return db;
+}
+
+static void *run(void *arg) {
+  pd__checkpointer *c = arg;
+  pthread_mutex_lock(&c->lock);
+  for (;;) {
+    while (!c->stop && !c->frames) pthread_cond_wait(&c->wake, &c->lock);
+    if (c->stop) break;
+    int frames = c->frames;
+    c->frames = 0;
+    pthread_mutex_unlock(&c->lock);
+    pd__gate_enter();
+    if (!c->db) c->db = connect_same_file(c); /* NULL: tried again at the next one */
+    if (c->db) pd__checkpoint_run(c->db, frames, &c->budget);
+    pd__gate_leave();
+    pthread_mutex_lock(&c->lock);
+  }
+  pthread_mutex_unlock(&c->lock);
+  pd__gate_enter();
+  sqlite3_close_v2(c->db);
+  pd__gate_leave();
+  return NULL;
+}
+
+static pd__checkpointer *start(pd_dict *d) {
+  size_t n = strlen(d->real_path) + 1;
+  pd__checkpointer *c = calloc(1, sizeof *c + n);
+  if (!c) return NULL;
+  memcpy(c->path, d->real_path, n);
+  c->dev = d->file_dev;
+  c->ino = d->file_ino;
+  c->durable = d->opts.durable;
+  c->fork_generation = d->fork_generation;
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->wake, NULL);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits the mask */
+  int rc = pthread_create(&c->thread, NULL, run, c);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+int pd__checkpointer_request(pd_dict *d, int frames) {
+  if (!d->real_path) return 0; /* ":memory:" has no WAL to checkpoint */
+  if (!d->checkpointer && !(d->checkpointer = start(d))) return 0;
+  pd__checkpointer *c = d->checkpointer;
+  pthread_mutex_lock(&c->lock);
+  c->frames = frames;
+  pthread_cond_signal(&c->wake);
+  pthread_mutex_unlock(&c->lock);
+  return 1;
+}
+
+void pd__checkpointer_stop(pd_dict *d) {
+  pd__checkpointer *c = d->checkpointer;
+  d->checkpointer = NULL;
+  if (!c || c->fork_generation != pd__fork_generation_now()) return; /* inherited: left alone */
+  pthread_mutex_lock(&c->lock);
+  c->stop = 1;
+  pthread_cond_signal(&c->wake);
+  pthread_mutex_unlock(&c->lock);
+  pthread_join(c->thread, NULL);
+  pthread_cond_destroy(&c->wake);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
