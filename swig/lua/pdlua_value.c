@@ -174,12 +174,6 @@ int pdlua_int64_eq(lua_State *L) {
 
 /* ---------------------------------------------------------- scalars in */
 
-static pd_val string_value(lua_State *L, int idx) {
-  size_t len;
-  const char *s = lua_tolstring(L, idx, &len);
-  return pd_utf8_valid(s, len) ? pd_text(s, len) : pd_bytes(s, len);
-}
-
 /* The string held by a permadict.text/bytes marker at idx. */
 static const char *marker_string(lua_State *L, int idx, size_t *len) {
   lua_rawgeti(L, idx, 1);
@@ -234,7 +228,7 @@ static const char *push_refused_type(lua_State *L, int idx) {
 int pdlua_key_value(lua_State *L, int idx, pd_val *out) {
   switch (lua_type(L, idx)) {
   case LUA_TSTRING:
-    *out = string_value(L, idx);
+    pdlua_string_value(L, idx, out);
     return 1;
   case LUA_TNUMBER: {
 #if PDLUA_EXACT_INTEGERS
@@ -486,7 +480,8 @@ static void encode_item(lua_State *L, pd_enc *e, int idx, const walk_path *at) {
     return;
   }
   case LUA_TSTRING: {
-    pd_val v = string_value(L, idx);
+    pd_val v;
+    pdlua_string_value(L, idx, &v);
     check_enc(L, e, pd_enc_val(e, &v));
     return;
   }
@@ -515,7 +510,7 @@ void pdlua_to_value(lua_State *L, int idx, int which, pd_val *out) {
     *out = number_value(L, idx);
     return;
   case LUA_TSTRING:
-    *out = string_value(L, idx);
+    pdlua_string_value(L, idx, out);
     return;
   case LUA_TLIGHTUSERDATA:
     if (lua_touserdata(L, idx) == NULL) {

@@ -29,10 +29,10 @@
   }
 #undef SWIG_check_num_args
 #define SWIG_check_num_args(func_name, a, b)                                           \
-  if (lua_gettop(L) < a || lua_gettop(L) > b) {                                        \
-    SWIG_Lua_pushferrstring(L, "permadict: %s takes %d to %d arguments, got %d [EINVALID]", \
-                            func_name, a, b, lua_gettop(L));                           \
-    goto fail;                                                                         \
+  {                                                                                    \
+    int pdlua_nargs = lua_gettop(L); /* once: the check is on every call */            \
+    if (pdlua_nargs < a || pdlua_nargs > b)                                            \
+      pdlua_bad_arg_count(L, func_name, a, b, pdlua_nargs);                            \
   }
 %}
 
@@ -66,6 +66,9 @@
 %native(len) int pdlua_len(lua_State *L);
 %native(support) int pdlua_support(lua_State *L);
 %native(transaction_call) int pdlua_transaction_call(lua_State *L);
+/* d[k] (__index) is the most frequent call: written by hand, see pdlua_get. */
+%ignore pd_get;
+%native(get) int pdlua_get(lua_State *L);
 
 /* ------------------------------------------------------------------ handles */
 
@@ -290,7 +293,6 @@ PDLUA_RETRY_AFTER_FORK(fn)
 %}
 %enddef
 
-PDLUA_LOOKUP(pd_get)
 PDLUA_LOOKUP(pd_pop)
 PDLUA_FOUND_FLAG(pd_delete)
 PDLUA_FOUND_FLAG(pd_contains)
