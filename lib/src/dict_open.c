@@ -107,6 +107,7 @@ int pd__open_file_only(pd_dict **out, const char *path) {
 
 /* Lets go of d's connection (the engine knows what fork() allows). */
 static void disconnect(pd_dict *d) {
+  pd__checkpointer_stop(d); /* first: its connection is on the same file */
   if (d->watch_free) d->watch_free(d);
   d->watch = NULL;
   d->watch_free = NULL;
@@ -118,7 +119,6 @@ static void disconnect(pd_dict *d) {
 
 void pd_close(pd_dict *d) {
   if (!d) return;
-  pd__checkpointer_stop(d); /* outside the gate: its thread may wait for it */
   pd__gate_enter();
   disconnect(d);
   pd__gate_leave();
@@ -135,7 +135,6 @@ int pd_reopen(pd_dict *d) {
   /* connect writes its failures straight into errmsg (file_guard.c): a
    * pending not-found message is no longer the last one. */
   d->notfound_pending = 0;
-  pd__checkpointer_stop(d); /* outside the gate: its thread may wait for it */
   pd__gate_enter();
   disconnect(d);
   d->deadline_set = 0;

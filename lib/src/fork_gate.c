@@ -52,6 +52,13 @@ void pd__gate_resume(void) {
   if (gate_depth > 0) pthread_rwlock_rdlock(&gate);
 }
 
+int pd__gate_try_hold(void) {
+  gate_ensure();
+  return pthread_rwlock_tryrdlock(&gate) == 0;
+}
+
+void pd__gate_release_hold(void) { pthread_rwlock_unlock(&gate); }
+
 void pd__gate_fork_prepare(void) {
   gate_ensure();
   /* A thread forking from inside a call (a callback) already holds the gate

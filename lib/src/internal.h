@@ -291,6 +291,13 @@ void pd__gate_enter(void);
 void pd__gate_leave(void);
 void pd__gate_pause(void);
 void pd__gate_resume(void);
+/* For the library's own thread (wal_checkpointer.c): takes the gate for
+ * reading only if that needs no wait (1 if taken), and holds it through
+ * sleeps, which pd__gate_pause leaves alone; so that thread never waits for
+ * a fork(), and a call that waits for the thread inside the gate cannot
+ * deadlock with a fork() waiting for that call. */
+int pd__gate_try_hold(void);
+void pd__gate_release_hold(void);
 void pd__gate_fork_prepare(void);
 void pd__gate_fork_parent(void);
 void pd__gate_fork_child(void);
@@ -346,8 +353,8 @@ void pd__checkpoint_run(sqlite3 *db, int frames, pd__sleep_budget *budget);
 /* wal_checkpointer.c: 1 if d's checkpoint thread took the checkpoint of a
  * WAL frames long, 0 if there is none (then the caller runs it). */
 int pd__checkpointer_request(pd_dict *d, int frames);
-/* Stops d's checkpoint thread, waiting for a checkpoint in progress. Not
- * with the fork gate held: the thread may be waiting for it. */
+/* Stops d's checkpoint thread, waiting for a checkpoint in progress; with
+ * the fork gate held, so that the thread's end never overlaps a fork(). */
 void pd__checkpointer_stop(pd_dict *d);
 /* The PRAGMA that bounds the WAL file's size, for every connection. */
 extern const char pd__wal_size_pragma[];

@@ -17,11 +17,16 @@
  * handle that only reads never starts one), opens its connection then, on
  * the same file only (checked by identity: a file put in its place since is
  * not ours to checkpoint), sleeps between checkpoints, and is stopped by
- * pd_close and pd_reopen, which wait for a checkpoint in progress. When the
+ * pd_close and pd_reopen, which wait for a checkpoint in progress and close
+ * its connection. When the
  * thread cannot start, the commit checkpoints itself, as before.
  *
  * fork(): inside SQLite the thread holds the fork gate like any call, so a
- * child never inherits SQLite's mutexes locked by it. A child has no thread,
+ * child never inherits SQLite's mutexes locked by it; but it never waits for
+ * the gate, since pd_close and pd_reopen stop it from inside the gate (a
+ * thread that waited for a pending fork() there would deadlock with them),
+ * and its start and end happen inside the gate of the call that starts or
+ * stops it, out of every fork(). A child has no thread,
  * and the handle is unusable there until pd_reopen (PD_EFORKED); pd_reopen
  * and pd_close then leave the inherited checkpointer alone like the
  * inherited connection: its connection is never closed (caveat "fork()"),
@@ -37,12 +42,16 @@
 
 #include "internal.h"
 
+/* How long the thread lets a fork() go first before trying again. */
+#define GATE_RETRY_US 1000
+
 struct pd__checkpointer {
   pthread_t thread;
   pthread_mutex_t lock; /* guards frames and stop */
   pthread_cond_t wake;
   int frames;           /* a checkpoint asked for, of a WAL this long; 0: none */
   int stop;
+  int started;          /* the thread runs */
   unsigned fork_generation;
   /* The thread's alone: */
   sqlite3 *db;
@@ -92,22 +101,28 @@ static sqlite3 *connect_same_file(pd__checkpointer *c) {
 static void *run(void *arg) {
   pd__checkpointer *c = arg;
   pthread_mutex_lock(&c->lock);
+  c->started = 1;
+  pthread_cond_broadcast(&c->wake);
   for (;;) {
     while (!c->stop && !c->frames) pthread_cond_wait(&c->wake, &c->lock);
     if (c->stop) break;
+    /* Never waits for the gate (see pd__gate_try_hold): a fork() is due,
+     * so it goes first, and the checkpoint is tried again after it. */
+    if (!pd__gate_try_hold()) {
+      pthread_mutex_unlock(&c->lock);
+      pd__sleep_us(GATE_RETRY_US);
+      pthread_mutex_lock(&c->lock);
+      continue;
+    }
     int frames = c->frames;
     c->frames = 0;
     pthread_mutex_unlock(&c->lock);
-    pd__gate_enter();
     if (!c->db) c->db = connect_same_file(c); /* NULL: tried again at the next one */
     if (c->db) pd__checkpoint_run(c->db, frames, &c->budget);
-    pd__gate_leave();
+    pd__gate_release_hold();
     pthread_mutex_lock(&c->lock);
   }
   pthread_mutex_unlock(&c->lock);
-  pd__gate_enter();
-  sqlite3_close_v2(c->db);
-  pd__gate_leave();
   return NULL;
 }
 
@@ -133,6 +148,12 @@ static pd__checkpointer *start(pd_dict *d) {
     free(c);
     return NULL;
   }
+  /* The caller holds the fork gate: waiting here until the thread runs
+   * keeps its start (the sanitizers' allocator sets up its memory then, and
+   * is not fork-safe) out of every fork(). */
+  pthread_mutex_lock(&c->lock);
+  while (!c->started) pthread_cond_wait(&c->wake, &c->lock);
+  pthread_mutex_unlock(&c->lock);
   return c;
 }
 
@@ -155,7 +176,8 @@ void pd__checkpointer_stop(pd_dict *d) {
   c->stop = 1;
   pthread_cond_signal(&c->wake);
   pthread_mutex_unlock(&c->lock);
-  pthread_join(c->thread, NULL);
+  pthread_join(c->thread, NULL); /* with the gate held: its end is out of every fork() */
+  sqlite3_close_v2(c->db);
   pthread_cond_destroy(&c->wake);
   pthread_mutex_destroy(&c->lock);
   free(c);
