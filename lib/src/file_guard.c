@@ -274,12 +274,16 @@ int pd__file_header_check(sqlite3 *db, const char *path, pd__file_info *info, ch
   /* The header read is only worth something if it came from the file that
    * was checked: a path swapped between stat() and SQLite's open is caught
    * here, before any statement can touch the other file. */
-  struct stat st;
-  if (stat(path, &st) != 0 || st.st_dev != info->dev || st.st_ino != info->ino) {
+  if (!pd__path_is(path, info->dev, info->ino)) {
     snprintf(msg, cap, "file '%s' was replaced while being opened", path);
     return PD_EGONE;
   }
   return PD_OK;
+}
+
+int pd__path_is(const char *path, dev_t dev, ino_t ino) {
+  struct stat st;
+  return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t cap) {

@@ -436,6 +436,8 @@ int pd__file_prepare(const char *path, int readonly, int create, int durable,
  * inode info->dev/ino. PD code with msg set on failure. */
 int pd__file_header_check(sqlite3 *db, const char *path, pd__file_info *info,
                           char *msg, size_t msgcap);
+/* 1 if path names the inode dev/ino now (stat() follows it), else 0. */
+int pd__path_is(const char *path, dev_t dev, ino_t ino);
 /* Refuses a -wal or -shm sidecar that is a symbolic link or not a regular
  * file (it would redirect SQLite's writes elsewhere). */
 int pd__file_sidecars_check(const char *real_path, char *msg, size_t msgcap);

@@ -37,8 +37,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -46,25 +44,23 @@
 #define GATE_RETRY_US 1000
 
 struct pd__checkpointer {
+  /* The handle, for its file's path and identity and its durable option:
+   * fixed while the thread lives (set before it starts; pd_reopen changes
+   * them only after stopping it), so the thread reads them unlocked. */
+  const pd_dict *d;
   pthread_t thread;
-  pthread_mutex_t lock; /* guards frames and stop */
+  pthread_mutex_t lock; /* guards frames, stop and started */
   pthread_cond_t wake;
   int frames;           /* a checkpoint asked for, of a WAL this long; 0: none */
   int stop;
   int started;          /* the thread runs */
-  unsigned fork_generation;
   /* The thread's alone: */
   sqlite3 *db;
   pd__sleep_budget budget;
-  int durable;
-  dev_t dev;
-  ino_t ino;
-  char path[]; /* d->real_path */
 };
 
 static int same_file(const pd__checkpointer *c) {
-  struct stat st;
-  return stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+  return pd__path_is(c->d->real_path, c->d->file_dev, c->d->file_ino);
 }
 
 static int busy_handler(void *arg, int attempt) {
@@ -75,7 +71,7 @@ static int busy_handler(void *arg, int attempt) {
 /* The thread's connection on the handle's file, or NULL. */
 static sqlite3 *connect_same_file(pd__checkpointer *c) {
   char name_buf[4100];
-  const char *name = pd__sqlite_file_name(c->path, name_buf, sizeof name_buf);
+  const char *name = pd__sqlite_file_name(c->d->real_path, name_buf, sizeof name_buf);
   if (!name || !same_file(c)) return NULL;
   sqlite3 *db = NULL;
   int rc = sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -87,7 +83,7 @@ static sqlite3 *connect_same_file(pd__checkpointer *c) {
    * applied by whichever connection restarts it. Reading the schema's
    * version opens the WAL: until then a checkpoint does nothing. */
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, c->durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+    rc = sqlite3_exec(db, c->d->opts.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                       NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, pd__wal_size_pragma, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
@@ -127,14 +123,9 @@ static void *run(void *arg) {
 }
 
 static pd__checkpointer *start(pd_dict *d) {
-  size_t n = strlen(d->real_path) + 1;
-  pd__checkpointer *c = calloc(1, sizeof *c + n);
+  pd__checkpointer *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  memcpy(c->path, d->real_path, n);
-  c->dev = d->file_dev;
-  c->ino = d->file_ino;
-  c->durable = d->opts.durable;
-  c->fork_generation = d->fork_generation;
+  c->d = d;
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->wake, NULL);
   sigset_t all, old;
@@ -171,7 +162,8 @@ int pd__checkpointer_request(pd_dict *d, int frames) {
 void pd__checkpointer_stop(pd_dict *d) {
   pd__checkpointer *c = d->checkpointer;
   d->checkpointer = NULL;
-  if (!c || c->fork_generation != pd__fork_generation_now()) return; /* inherited: left alone */
+  /* d's generation is still its connection's: pd_reopen reconnects after. */
+  if (!c || d->fork_generation != pd__fork_generation_now()) return; /* inherited: left alone */
   pthread_mutex_lock(&c->lock);
   c->stop = 1;
   pthread_cond_signal(&c->wake);

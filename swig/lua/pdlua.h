@@ -10,7 +10,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -126,31 +125,6 @@ void pdlua_to_key(lua_State *L, int idx, pd_val *out);
  * option). */
 int pdlua_key_value(lua_State *L, int idx, pd_val *out);
 
-/* Nonzero when s[0..len) is all ASCII, which is valid UTF-8. Most strings
- * are: this test, inline and a word at a time, takes about 15 instructions
- * for a 16-byte key where the call to pd_utf8_valid took 47, and only the
- * other strings still need that call. */
-static inline int pdlua_ascii(const char *s, size_t len) {
-  const uint64_t high_bits = UINT64_C(0x8080808080808080);
-  uint64_t w;
-  size_t i = 0;
-  for (; len - i >= 8; i += 8) {
-    memcpy(&w, s + i, 8);
-    if (w & high_bits)
-      return 0;
-  }
-  if (i == len)
-    return 1;
-  if (len >= 8) { /* the rest is within the last 8 bytes */
-    memcpy(&w, s + len - 8, 8);
-    return (w & high_bits) == 0;
-  }
-  unsigned char any = 0;
-  for (; i < len; i++)
-    any |= (unsigned char)s[i];
-  return (any & 0x80) == 0;
-}
-
 /* The string at idx (the caller checked it is one) as text when it is valid
  * UTF-8, else as bytes. Inline: every string key and value passes here, and
  * pdlua_get converts its key without a call into pdlua_value.c. */
@@ -159,7 +133,7 @@ static inline void pdlua_string_value(lua_State *L, int idx, pd_val *out) {
   const char *s = lua_tolstring(L, idx, &len);
   /* Field by field: choosing between pd_text() and pd_bytes() made the
    * compiler build and copy two whole structs. */
-  out->kind = pdlua_ascii(s, len) || pd_utf8_valid(s, len) ? PD_TEXT : PD_BYTES;
+  out->kind = pd_utf8_valid(s, len) ? PD_TEXT : PD_BYTES;
   out->tag = 0;
   out->u.s.ptr = s;
   out->u.s.len = len;
