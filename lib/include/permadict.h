@@ -363,7 +363,14 @@ PD_API int pd_compare_and_swap(pd_dict *d, const pd_val *key,
 /* Start a write transaction (BEGIN IMMEDIATE, retried with microsecond
  * back-off until the timeout: PD_EBUSY only after it). Reads inside see the
  * transaction's own writes; nothing is visible to others before pd_commit.
- * Transactions do not nest (PD_EMISUSE). */
+ * Transactions do not nest (PD_EMISUSE).
+ * Inside a transaction a small pd_set may be held in the handle and written
+ * with others (64 to a statement) by a later call of the transaction. If
+ * writing it fails (out of memory, an I/O error, a full disk), that later
+ * call returns the error and the whole transaction is rolled back, as after
+ * any failure halfway through an operation: further writes answer
+ * PD_EMISUSE until pd_rollback, and pd_commit commits nothing and returns
+ * the error. */
 PD_API int pd_begin(pd_dict *d);
 PD_API int pd_commit(pd_dict *d);
 PD_API int pd_rollback(pd_dict *d);

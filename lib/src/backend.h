@@ -98,9 +98,23 @@ int pd__sq_logged(pd_dict *d, int64_t v, int *found);
 int pd__sq_log_must_flush(const pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
 void pd__sq_log_free(pd_dict *d);
-/* Writes the pending change log rows (no-op when there are none): the door
- * before anything in the transaction reads the count, version or log. */
+/* Writes the held sets, then the pending change log rows (no-op when there
+ * are none): the door before anything in the transaction reads the count,
+ * version or log. */
 int pd__sq_ns_flush(pd_dict *d);
+/* engine_sqlite_sets.c: an explicit transaction's held sets. holdable: the
+ * set may wait (inside pd_begin, small enough); hold copies it, as version's
+ * change, whose log row must follow; flush writes the held ones, giving the
+ * transaction up when that fails (pd__txn_abandon); discard drops them
+ * (rollback); free releases the memory (disconnect). upsert_one writes one
+ * set at once as version's change; *added: its key was new. */
+int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value);
+int pd__sq_set_hold(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value);
+int pd__sq_sets_flush(pd_dict *d);
+void pd__sq_sets_discard(pd_dict *d);
+void pd__sq_sets_free(pd_dict *d);
+int pd__sq_upsert_one(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value,
+                      int *added);
 /* FORMAT.md 2 and 5: the rowid of the newest row in the slot whose first
  * rowid is base (SQL), which is the newest change log row, carrying the
  * namespace's count and version (NULL when it has none). */

@@ -23,6 +23,15 @@
 #define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
 _Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
 #define LOG_INSERT "INSERT INTO permadict_rows (ns, id, type, key, value) VALUES "
+/* Held sets (engine_sqlite_sets.c): each row binds id, key, type, value. */
+#define SET_ROW "(?1, ?, ?, ?, ?)"
+#define SET_ROWS_4 SET_ROW ", " SET_ROW ", " SET_ROW ", " SET_ROW
+#define SET_ROWS_16 SET_ROWS_4 ", " SET_ROWS_4 ", " SET_ROWS_4 ", " SET_ROWS_4
+#define SET_ROWS_64 SET_ROWS_16 ", " SET_ROWS_16 ", " SET_ROWS_16 ", " SET_ROWS_16
+_Static_assert(PD__SET_BATCH == 64, "SET_ROWS_64 must hold PD__SET_BATCH rows");
+#define ITEM_UPSERT_TAIL                                                                     \
+  " ON CONFLICT (ns, key) WHERE id & 1 = 0 "                                                \
+  "DO UPDATE SET type = excluded.type, value = excluded.value"
 
 /* The SQL of each per-handle statement but the scan pages' (built where
  * they are used, engine_sqlite_scan.c); ?1 is always the namespace id.
@@ -38,9 +47,16 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
         "SELECT id FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     /* ?5: the rowid a new entry takes (only the INSERT branch uses it). */
     [PD__ST_UPSERT_ITEM] =
-        "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4) "
-        "ON CONFLICT (ns, key) WHERE id & 1 = 0 "
-        "DO UPDATE SET type = excluded.type, value = excluded.value",
+        "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4)"
+        ITEM_UPSERT_TAIL,
+    [PD__ST_UPSERT_ITEMS_BATCH] =
+        "INSERT INTO permadict_rows (ns, id, key, type, value) VALUES " SET_ROWS_64
+        ITEM_UPSERT_TAIL,
+    /* ?2 .. ?3: the rowids a batch of held sets gave new entries; the ones
+     * found are the keys that were new. NOT INDEXED: a walk of the key
+     * index (which the id & 1 = 0 would pick) reads every entry. */
+    [PD__ST_NEW_ENTRIES] = "SELECT id FROM permadict_rows NOT INDEXED WHERE id BETWEEN ?2 "
+                           "AND ?3 AND id & 1 = 0 AND ns = ?1 ORDER BY id",
     /* ?5: the rowid of an entry just found (d->found_rowid). */
     [PD__ST_REPLACE_FOUND] = "UPDATE permadict_rows SET type = ?3, value = ?4 WHERE id = ?5",
     [PD__ST_DELETE_ITEM] =

@@ -16,9 +16,12 @@
  *     transaction that excludes every other writer of the namespace. Inside
  *     it, each set/delete/clear bumps the namespace version by one, keeps the
  *     count exact and logs the change (FORMAT.md 5); the engine may batch the
- *     namespace row update and the change log rows but must have written
- *     them by write_commit, and count/version/changes called inside the
- *     transaction include pending changes.
+ *     namespace row update, the change log rows and, inside an explicit
+ *     transaction, the sets themselves, but must have written them by
+ *     write_commit, and every read inside the transaction (get, count,
+ *     version, changes, scan) includes pending changes. A held write that
+ *     fails when it is written was reported done: the engine then gives up
+ *     the whole transaction (pd__txn_abandon).
  *   - A write to a dropped namespace answers PD_EGONE and writes nothing.
  *   - No read transaction stays open when an operation returns, so a call
  *     always sees every commit that completed before it began.

@@ -32,6 +32,7 @@ static int gone(pd_dict *d) {
 
 void pd__sq_ns_forget(pd_dict *d) {
   d->ns_known = 0;
+  pd__sq_sets_discard(d);
   pd__sq_log_discard(d);
 }
 
@@ -104,7 +105,10 @@ static int change_ready(pd_dict *d) {
                  d->name, d->path, (long long)PD__VERSION_MAX);
 }
 
-int pd__sq_ns_flush(pd_dict *d) { return d->log_n ? pd__sq_log_flush(d) : PD_OK; }
+int pd__sq_ns_flush(pd_dict *d) {
+  int rc = pd__sq_sets_flush(d);
+  return rc || !d->log_n ? rc : pd__sq_log_flush(d);
+}
 
 /* Logs one change (FORMAT.md 5) after ns_load: the next version and the new
  * count (both kept in the handle) in a queued log row. key NULL: clear. */
@@ -123,9 +127,10 @@ static int log_change(pd_dict *d, int op, const pd_val *key, int64_t count_delta
 }
 
 int pd__sq_get(pd_dict *d, const pd_val *key, pd_val *out, int *found) {
-  int rc = PD_OK;
   *found = 0;
   d->found_rowid = 0;
+  int rc = pd__sq_sets_flush(d);
+  if (rc) return rc;
   /* contains needs no value: a narrower statement, nothing copied. */
   sqlite3_stmt *st = pd__stmt(d, out ? PD__ST_GET : PD__ST_CONTAINS, &rc);
   if (!st) return rc;
@@ -188,43 +193,44 @@ int pd__sq_version(pd_dict *d, int64_t *out) {
   return rc;
 }
 
-/* Runs an item statement bound as (ns, key[, type, value]); returns the
- * number of rows it changed or a negative PD code. */
-static int run_item(pd_dict *d, pd__stmt_id id, const pd_val *key, const pd_val *store,
-                    const char *what) {
+/* Deletes key's entry; returns the number of rows deleted (0 or 1) or a
+ * negative PD code. */
+static int delete_item(pd_dict *d, const pd_val *key) {
   int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, id, &rc);
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_DELETE_ITEM, &rc);
   if (!st) return rc;
   sqlite3_bind_int64(st, 1, d->ns_id);
   pd__bind_key(st, 2, key);
-  if (store) { /* the rowid it takes if new: that of the version it makes */
-    pd__bind_value(st, 3, store);
-    sqlite3_bind_int64(st, 5, pd__entry_rowid(d, d->version + 1));
-  }
   int src = pd__step(d, st);
   pd__stmt_done(st);
-  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, what);
+  if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "deleting a key");
   return sqlite3_changes(d->db);
 }
 
 int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
   int rc = change_ready(d);
   if (rc) return rc;
-  /* One statement whether the key is new or not. The count needs to know
-   * which it was: only the INSERT branch of the upsert assigns a rowid, and
-   * a rowid SQLite picks itself is never INT64_MIN, so the sentinel left in
-   * place means the key existed. (RETURNING would tell too, but made SQLite
-   * allocate 64 KiB per write.) */
-  sqlite3_set_last_insert_rowid(d->db, INT64_MIN);
-  int n = run_item(d, PD__ST_UPSERT_ITEM, key, store, "storing a value");
-  if (n < 0) return n;
-  int added = sqlite3_last_insert_rowid(d->db) != INT64_MIN;
+  if (pd__sq_set_holdable(d, key, store)) {
+    /* Held (engine_sqlite_sets.c): its entry joins the count when written. */
+    rc = pd__sq_set_hold(d, d->version + 1, key, store);
+    if (rc) return rc;
+    *partial = 1;
+    rc = log_change(d, PD_CHANGE_SET, key, 0);
+    if (!rc && d->set_n == PD__SET_BATCH) rc = pd__sq_sets_flush(d);
+    return rc;
+  }
+  /* One statement whether the key is new or not, after the held ones. */
+  int added = 0;
+  rc = pd__sq_sets_flush(d);
+  if (!rc) rc = pd__sq_upsert_one(d, d->version + 1, key, store, &added);
+  if (rc) return rc;
   *partial = 1;
   return log_change(d, PD_CHANGE_SET, key, added);
 }
 
 int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
   int rc = change_ready(d);
+  if (!rc) rc = pd__sq_sets_flush(d);
   if (rc) return rc;
   if (!d->found_rowid) return pd__err(d, PD_ERROR, "replacing a value: no entry was found");
   sqlite3_stmt *st = pd__stmt(d, PD__ST_REPLACE_FOUND, &rc);
@@ -242,8 +248,9 @@ int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int
 
 int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {
   int rc = change_ready(d);
+  if (!rc) rc = pd__sq_sets_flush(d);
   if (rc) return rc;
-  int n = run_item(d, PD__ST_DELETE_ITEM, key, NULL, "deleting a key");
+  int n = delete_item(d, key);
   if (n < 0) return n;
   if (n == 0) {
     char kb[128];
@@ -255,6 +262,7 @@ int pd__sq_remove(pd_dict *d, const pd_val *key, int *partial) {
 
 int pd__sq_clear(pd_dict *d, int *partial) {
   int rc = change_ready(d);
+  if (!rc) rc = pd__sq_sets_flush(d);
   if (rc) return rc;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_CLEAR_ITEMS, &rc);
   if (!st) return rc;

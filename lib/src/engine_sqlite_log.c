@@ -180,7 +180,9 @@ static int write_rows(pd_dict *d, pd__stmt_id id, size_t from, size_t n) {
 
 int pd__sq_log_flush(pd_dict *d) {
   size_t done = 0;
-  int rc = PD_OK;
+  /* Held sets first: their rows' counts are final only once they are. */
+  int rc = pd__sq_sets_flush(d);
+  if (rc) return rc;
   if (d->log_n > PD__CHANGES_KEEP) drop_oldest(d, d->log_n - PD__CHANGES_KEEP);
   /* Before the new rows: the dropped ones leave no hole (their versions
    * are at most version - KEEP), and the delete walks fewer rows. */

@@ -66,7 +66,8 @@ static sqlite3_stmt *scan_stmt(pd_dict *d, int values, int lower, int upper, int
 int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *page) {
   sqlite3_value **last = (sqlite3_value **)cursor;
   int lower = !*last ? (req->lo ? 1 : 0) : sqlite3_value_type(*last) == SQLITE_NULL ? 3 : 2;
-  int rc = PD_OK;
+  int rc = pd__sq_sets_flush(d); /* the transaction's held sets are items too */
+  if (rc) return rc;
   sqlite3_stmt *st = scan_stmt(d, req->values != 0, lower, req->hi != NULL, &rc);
   if (!st) return rc;
   sqlite3_bind_int64(st, 1, d->ns_id);

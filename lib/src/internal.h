@@ -113,6 +113,8 @@ typedef enum pd__stmt_id {
   PD__ST_GET,
   PD__ST_CONTAINS,
   PD__ST_UPSERT_ITEM,
+  PD__ST_UPSERT_ITEMS_BATCH,
+  PD__ST_NEW_ENTRIES,
   PD__ST_REPLACE_FOUND,
   PD__ST_DELETE_ITEM,
   PD__ST_CLEAR_ITEMS,
@@ -144,6 +146,20 @@ typedef enum pd__stmt_id {
  * bytes are capped too, so a transaction of huge keys flushes early. */
 #define PD__LOG_HOLD (2 * PD__CHANGES_KEEP)
 #define PD__LOG_HOLD_KEY_BYTES (8u << 20)
+
+/* An explicit transaction's sets wait in the handle and are written this
+ * many to a statement (engine_sqlite_sets.c); a set whose key and value
+ * take more than PD__SET_HOLD_BYTES is written at once. */
+#define PD__SET_BATCH 64
+#define PD__SET_HOLD_BYTES 16384
+
+/* One set not yet written: key and value bytes live in pd_dict.set_bytes at
+ * the offsets in their u.s.ptr (pd__val_fix); version is the change's. */
+typedef struct pd__held_set {
+  int64_t version;
+  pd_val key;
+  pd_val value;
+} pd__held_set;
 
 /* One change log row not yet written (engine_sqlite_log.c); its key bytes
  * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
@@ -204,6 +220,13 @@ struct pd_dict {
   pd__log_row *log_rows;
   size_t log_n, log_cap;
   pd__buf log_keys;
+  /* Sets of this explicit transaction not yet written (engine_sqlite_sets.c):
+   * their log rows are the newest set_n of log_rows, whose counts (and
+   * count) leave out the entries they add until they are written. */
+  pd__held_set held_sets[PD__SET_BATCH];
+  size_t set_n;
+  pd__buf set_bytes;
+  int sets_mostly_old; /* most keys of the last full batch existed */
   int64_t log_dropped_to;
   int64_t log_since;
   /* The version and count our last commit left, valid while the commit
@@ -406,6 +429,10 @@ int pd__write_begin(pd_dict *d, int *opened);
  * rolls the whole transaction back (see txn_failed_rc). Returns rc or the
  * commit's error. */
 int pd__write_end(pd_dict *d, int opened, int rc, int partial);
+/* Gives up the explicit transaction after rc, a failure that leaves part of
+ * it undone (or written): rolls it back, so that pd_commit reports rc and
+ * commits nothing, and says so in the message. Returns rc. */
+int pd__txn_abandon(pd_dict *d, int rc);
 /* Checks the handle may write at all (read-only, failed transaction). */
 int pd__write_allowed(pd_dict *d);
 

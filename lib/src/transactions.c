@@ -41,16 +41,20 @@ int pd__write_end(pd_dict *d, int opened, int rc, int partial) {
     d->engine->write_rollback(d);
     return rc;
   }
-  if (rc != PD_OK && d->in_txn && (partial || !d->engine->txn_active(d))) {
-    /* Half an operation must not be committed later (counts and the change
-     * log would lie): give up the whole transaction, and say so. */
-    d->engine->write_rollback(d);
-    d->txn_failed_rc = rc;
-    pd__errmsg_settle(d);
-    size_t n = strlen(d->errmsg);
-    snprintf(d->errmsg + n, sizeof d->errmsg - n,
-             "; the transaction was rolled back");
-  }
+  /* Half an operation must not be committed later (counts and the change
+   * log would lie): give up the whole transaction. */
+  if (rc != PD_OK && d->in_txn && (partial || !d->engine->txn_active(d)))
+    return pd__txn_abandon(d, rc);
+  return rc;
+}
+
+int pd__txn_abandon(pd_dict *d, int rc) {
+  if (!d->in_txn || d->txn_failed_rc) return rc; /* already given up */
+  d->engine->write_rollback(d);
+  d->txn_failed_rc = rc;
+  pd__errmsg_settle(d);
+  size_t n = strlen(d->errmsg);
+  snprintf(d->errmsg + n, sizeof d->errmsg - n, "; the transaction was rolled back");
   return rc;
 }
 
