@@ -322,9 +322,9 @@ int pd__sq_connect(pd_dict *d) {
    * temp_store = MEMORY: nothing here builds temporary tables, but the
    * multi-row statements (held sets, engine_sqlite_sets.c, and change log
    * rows) keep a statement journal, which past 64 KiB went to a temporary
-   * file: 64 overwrites of random keys wrote about 180 KiB there (strace:
-   * 82,000 more pwrite64 calls for 30,000 overwrites). When to checkpoint is wal_checkpoint.c's hook, which replaces
-   * SQLite's wal_autocheckpoint. */
+   * file (strace, 30,000 overwrites of random keys in 64-row statements:
+   * 82,000 more pwrite64 calls, about 175 a statement). When to checkpoint
+   * is wal_checkpoint.c's hook, which replaces SQLite's wal_autocheckpoint. */
   rc = pd__exec(d, d->opts.durable ? "PRAGMA synchronous = FULL"
                                    : "PRAGMA synchronous = NORMAL");
   if (!rc) rc = pd__exec(d, CACHE_PRAGMA);

@@ -220,6 +220,8 @@ struct pd_dict {
   pd__log_row *log_rows;
   size_t log_n, log_cap;
   pd__buf log_keys;
+  int64_t log_dropped_to;
+  int64_t log_since;
   /* Sets of this explicit transaction not yet written (engine_sqlite_sets.c):
    * their log rows are the newest set_n of log_rows, whose counts (and
    * count) leave out the entries they add until they are written. */
@@ -227,8 +229,6 @@ struct pd_dict {
   size_t set_n;
   pd__buf set_bytes;
   int sets_mostly_old; /* most keys of the last full batch existed */
-  int64_t log_dropped_to;
-  int64_t log_since;
   /* The version and count our last commit left, valid while the commit
    * stamp is still carry_stamp, which was proved to be that commit's own:
    * the next write transaction then need not read them again
