@@ -26,9 +26,12 @@ now = time.perf_counter_ns
 AUTOCOMMIT_BUDGET_FACTOR = 5
 
 
-def emit(store, kind, op, run, ops, ns):
-    print(json.dumps({"suite": "kv", "lang": "python", "store": store.name, "kind": kind,
-                      "op": op, "run": run, "ops": ops, "us": ns / 1000 / ops}), flush=True)
+def emit(store, kind, op, run, ops=0, ns=0, error=None):
+    """One result line: a measurement, or the error that stopped it."""
+    record = {"suite": "kv", "lang": "python", "store": store.name, "kind": kind, "op": op,
+              "run": run}
+    record.update({"error": error} if error else {"ops": ops, "us": ns / 1000 / ops})
+    print(json.dumps(record), flush=True)
 
 
 class Measuring:
@@ -48,9 +51,7 @@ class Measuring:
             return False
         self.failed = True
         why = f"{etype.__name__}: {e}"
-        print(json.dumps({"suite": "kv", "lang": "python", "store": self.store.name,
-                          "kind": self.kind, "op": self.op, "run": self.run, "error": why}),
-              flush=True)
+        emit(self.store, self.kind, self.op, self.run, error=why)
         print(f"bench_kv.py: {self.store.name} {self.kind} {self.op}: {why}", file=sys.stderr)
         return True
 

@@ -256,6 +256,10 @@ void pd__sq_disconnect(pd_dict *d) {
   pd__sq_sets_free(d);
 }
 
+const char *pd__synchronous_pragma(int durable) {
+  return durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+}
+
 /* Opens d->db on d->path with d->opts and attaches the namespace. On
  * failure d->db is NULL and d->errmsg says why. */
 int pd__sq_connect(pd_dict *d) {
@@ -325,8 +329,7 @@ int pd__sq_connect(pd_dict *d) {
    * file (strace, 30,000 overwrites of random keys in 64-row statements:
    * 82,000 more pwrite64 calls, about 175 a statement). When to checkpoint
    * is wal_checkpoint.c's hook, which replaces SQLite's wal_autocheckpoint. */
-  rc = pd__exec(d, d->opts.durable ? "PRAGMA synchronous = FULL"
-                                   : "PRAGMA synchronous = NORMAL");
+  rc = pd__exec(d, pd__synchronous_pragma(d->opts.durable));
   if (!rc) rc = pd__exec(d, CACHE_PRAGMA);
   if (!rc) rc = pd__exec(d, "PRAGMA temp_store = MEMORY");
   if (rc) goto fail;

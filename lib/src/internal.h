@@ -381,6 +381,9 @@ int pd__checkpointer_request(pd_dict *d, int frames);
 void pd__checkpointer_stop(pd_dict *d);
 /* The PRAGMA that bounds the WAL file's size, for every connection. */
 extern const char pd__wal_size_pragma[];
+/* The PRAGMA synchronous of a connection to a file opened with durable
+ * (engine_sqlite_open.c, caveat "Durability"). */
+const char *pd__synchronous_pragma(int durable);
 /* wal_writeback.c: from the WAL hook of a commit that ran no checkpoint. */
 void pd__wal_writeback_init(pd_dict *d);
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);

@@ -83,8 +83,7 @@ static sqlite3 *connect_same_file(pd__checkpointer *c) {
    * applied by whichever connection restarts it. Reading the schema's
    * version opens the WAL: until then a checkpoint does nothing. */
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, c->d->opts.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                      NULL, NULL, NULL);
+    rc = sqlite3_exec(db, pd__synchronous_pragma(c->d->opts.durable), NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, pd__wal_size_pragma, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {

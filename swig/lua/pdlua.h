@@ -99,7 +99,9 @@ int pdlua_dict_close(lua_State *L);
 int pdlua_iter_close(lua_State *L);
 int pdlua_dict_is_closed(lua_State *L);
 
-/* Raises a Lua error for a failed call: "permadict: <message> [ECODE]". */
+/* Pushes the error of a failed call, "permadict: <message> [ECODE]" (the
+ * code's own text when d has no message); pdlua_raise raises it. */
+void pdlua_push_error(lua_State *L, const pd_dict *d, int rc);
 int pdlua_raise(lua_State *L, const pd_dict *d, int rc);
 /* "EBUSY" for PD_EBUSY etc.; "ERROR" for an unknown code. */
 const char *pdlua_code_name(int rc);

@@ -64,11 +64,15 @@ const char *pdlua_code_name(int rc) {
   }
 }
 
-int pdlua_raise(lua_State *L, const pd_dict *d, int rc) {
+void pdlua_push_error(lua_State *L, const pd_dict *d, int rc) {
   const char *msg = pd_errmsg(d);
   if (!msg || !*msg)
     msg = pd_errstr(rc);
   lua_pushfstring(L, "permadict: %s [%s]", msg, pdlua_code_name(rc));
+}
+
+int pdlua_raise(lua_State *L, const pd_dict *d, int rc) {
+  pdlua_push_error(L, d, rc);
   return lua_error(L);
 }
 
@@ -366,7 +370,7 @@ int pdlua_transaction_call(lua_State *L) {
     if (rc != PD_OK) {
       ok = 0;
       lua_settop(L, 3);
-      lua_pushfstring(L, "permadict: %s [%s]", pd_errmsg(d), pdlua_code_name(rc));
+      pdlua_push_error(L, d, rc);
     }
   } else if (ok) {
     ok = 0;

@@ -9,18 +9,6 @@
 /* More than two full batches of 64 plus a remainder. */
 #define N_CHANGES 150
 
-/* The key of change i: ints, texts and bytes in turn. Text and bytes are
- * built in buf, which the caller reuses, so a queued row that kept the
- * caller's pointer instead of a copy would show the wrong key. */
-static pd_val key_of(int i, char *buf, size_t cap) {
-  int len = snprintf(buf, cap, "key-%d", i);
-  switch (i % 3) {
-  case 0: return pd_int(i);
-  case 1: return pd_text(buf, (size_t)len);
-  default: return pd_bytes(buf, (size_t)len);
-  }
-}
-
 /* Sets the keys that run_changes deletes (every tenth), before the
  * transaction under test. */
 static void plant_deleted_keys(pd_dict *d, int from, int to) {
@@ -28,7 +16,7 @@ static void plant_deleted_keys(pd_dict *d, int from, int to) {
   pd_val v = pd_int(7);
   for (int i = from; i < to; i++) {
     if (i % 10 == 9) {
-      pd_val k = key_of(i, buf, sizeof buf);
+      pd_val k = tu_key_of(i, buf, sizeof buf);
       TU_OK(d, pd_set(d, &k, &v));
     }
   }
@@ -39,7 +27,7 @@ static void run_changes(pd_dict *d, int from, int to) {
   char buf[32];
   pd_val v = pd_int(7);
   for (int i = from; i < to; i++) {
-    pd_val k = key_of(i, buf, sizeof buf);
+    pd_val k = tu_key_of(i, buf, sizeof buf);
     if (i % 10 == 9) {
       TU_OK(d, pd_delete(d, &k));
     } else {
@@ -83,7 +71,7 @@ static void test_change_log__rows_queued_in_a_transaction_are_all_written_in_ord
     TU_OK(other, pd_changes_next(c, &ch));
     assert_int_equal(ch.version, base + i + 1);
     assert_int_equal(ch.op, i % 10 == 9 ? PD_CHANGE_DELETE : PD_CHANGE_SET);
-    pd_val want = key_of(i, buf, sizeof buf);
+    pd_val want = tu_key_of(i, buf, sizeof buf);
     assert_int_equal(ch.key.kind, want.kind);
     if (want.kind == PD_INT) {
       assert_int_equal(ch.key.u.i, want.u.i);

@@ -3,7 +3,6 @@
  * and transaction survive the child closing its inherited copy. */
 #include "testutil.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h> /* types only: functions through dlsym, as testutil.c */
@@ -234,19 +233,12 @@ static void slow_free(void *p) {
   real_mem.xFree(p);
 }
 
-static void *sqlite_fn(const char *name) {
-  void *lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
-  void *f = lib ? dlsym(lib, name) : NULL;
-  if (!f) fail_msg("cannot find %s in libsqlite3.so.0", name);
-  return f;
-}
-
 /* Makes SQLite's allocator the wrapped one (slow) or its own again, with
  * memory statistics on. No handle is open: SQLite can be shut down. */
 static void sqlite_allocator_set(int slow) {
-  int (*init)(void) = (int (*)(void))sqlite_fn("sqlite3_initialize");
-  int (*shutdown)(void) = (int (*)(void))sqlite_fn("sqlite3_shutdown");
-  int (*config)(int, ...) = (int (*)(int, ...))sqlite_fn("sqlite3_config");
+  int (*init)(void) = (int (*)(void))tu_sqlite_sym("sqlite3_initialize");
+  int (*shutdown)(void) = (int (*)(void))tu_sqlite_sym("sqlite3_shutdown");
+  int (*config)(int, ...) = (int (*)(int, ...))tu_sqlite_sym("sqlite3_config");
   assert_int_equal(init(), SQLITE_OK); /* so that its own allocator is in place */
   assert_int_equal(shutdown(), SQLITE_OK);
   if (!real_mem.xFree) {

@@ -17,14 +17,6 @@ typedef struct model {
   int64_t count_after[4096];
 } model;
 
-/* Key i in one of the three key kinds, so that held keys of every kind are
- * copied and bound back. */
-static pd_val key_of(int i, char *buf) {
-  if (i % 3 == 0) return pd_int(i);
-  snprintf(buf, 16, "key-%d", i);
-  return i % 3 == 1 ? pd_text(buf, strlen(buf)) : pd_bytes(buf, strlen(buf));
-}
-
 /* An empty dict's model (static: count_after is large). */
 static model *model_empty(void) {
   static model m;
@@ -40,7 +32,7 @@ static void model_changed(model *m) {
 
 static void set_key(pd_dict *d, model *m, int i, int64_t value) {
   char kb[16];
-  pd_val k = key_of(i, kb), v = pd_int(value);
+  pd_val k = tu_key_of(i, kb, sizeof kb), v = pd_int(value);
   TU_OK(d, pd_set(d, &k, &v));
   if (m->value[i] < 0) m->count++;
   m->value[i] = value;
@@ -49,7 +41,7 @@ static void set_key(pd_dict *d, model *m, int i, int64_t value) {
 
 static void delete_key(pd_dict *d, model *m, int i) {
   char kb[16];
-  pd_val k = key_of(i, kb);
+  pd_val k = tu_key_of(i, kb, sizeof kb);
   TU_OK(d, pd_delete(d, &k));
   m->value[i] = -1;
   m->count--;
@@ -65,7 +57,7 @@ static void check_reads(pd_dict *d, const model *m) {
   assert_int_equal(n, m->version);
   for (int i = 0; i < KEYS; i++) {
     char kb[16];
-    pd_val k = key_of(i, kb), out;
+    pd_val k = tu_key_of(i, kb, sizeof kb), out;
     int rc = pd_get(d, &k, &out);
     if (m->value[i] < 0) {
       assert_int_equal(rc, PD_ENOTFOUND);
@@ -143,7 +135,7 @@ static void test_held_sets__reads_inside_the_transaction_see_them(void **state) 
   /* An increment reads and rewrites a key held a moment ago. */
   set_key(d, m, 3, 41);
   char kb[16];
-  pd_val k3 = key_of(3, kb), one = pd_int(1), out;
+  pd_val k3 = tu_key_of(3, kb, sizeof kb), one = pd_int(1), out;
   TU_OK(d, pd_incr(d, &k3, &one, &out));
   assert_int_equal(out.u.i, 42);
   m->value[3] = 42;
@@ -170,7 +162,7 @@ static void test_held_sets__rollback_forgets_them(void **state) {
   TU_OK(d, pd_begin(d));
   for (int i = 0; i < 100; i++) { /* a written batch and 36 held sets */
     char kb[16];
-    pd_val k = key_of(100 + i, kb), v = pd_int(i);
+    pd_val k = tu_key_of(100 + i, kb, sizeof kb), v = pd_int(i);
     TU_OK(d, pd_set(d, &k, &v));
   }
   TU_OK(d, pd_rollback(d));

@@ -104,8 +104,7 @@ int tu_incr_counter(const char *path, int n) {
   return 0;
 }
 
-/* libsqlite3 through dlopen: the tests link only libpermadict. */
-static void *sqlite_sym(const char *name) {
+void *tu_sqlite_sym(const char *name) {
   static void *lib;
   if (!lib) lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
   if (!lib) fail_msg("cannot load libsqlite3.so.0: %s", dlerror());
@@ -116,10 +115,10 @@ static void *sqlite_sym(const char *name) {
 
 static void *sql_open(const char *path) {
   int (*open_v2)(const char *, void **, int, const char *) =
-      (int (*)(const char *, void **, int, const char *))sqlite_sym("sqlite3_open_v2");
+      (int (*)(const char *, void **, int, const char *))tu_sqlite_sym("sqlite3_open_v2");
   void *db = NULL;
   if (open_v2(path, &db, 0x2 /* SQLITE_OPEN_READWRITE */, NULL) != 0) {
-    ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
+    ((int (*)(void *))tu_sqlite_sym("sqlite3_close"))(db);
     return NULL;
   }
   return db;
@@ -127,26 +126,35 @@ static void *sql_open(const char *path) {
 
 int tu_sql(const char *path, const char *sql) {
   int (*exec)(void *, const char *, void *, void *, char **) =
-      (int (*)(void *, const char *, void *, void *, char **))sqlite_sym("sqlite3_exec");
+      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
   void *db = sql_open(path);
   if (!db) return 1;
   int rc = exec(db, sql, NULL, NULL, NULL);
-  ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
+  ((int (*)(void *))tu_sqlite_sym("sqlite3_close"))(db);
   return rc;
 }
 
 int64_t tu_sql_int(const char *path, const char *sql) {
   int (*prepare)(void *, const char *, int, void **, const char **) =
-      (int (*)(void *, const char *, int, void **, const char **))sqlite_sym(
+      (int (*)(void *, const char *, int, void **, const char **))tu_sqlite_sym(
           "sqlite3_prepare_v2");
-  int (*step)(void *) = (int (*)(void *))sqlite_sym("sqlite3_step");
-  int64_t (*column)(void *, int) = (int64_t(*)(void *, int))sqlite_sym("sqlite3_column_int64");
+  int (*step)(void *) = (int (*)(void *))tu_sqlite_sym("sqlite3_step");
+  int64_t (*column)(void *, int) = (int64_t(*)(void *, int))tu_sqlite_sym("sqlite3_column_int64");
   void *db = sql_open(path), *st = NULL;
   if (!db) fail_msg("tu_sql_int: cannot open %s", path);
   if (prepare(db, sql, -1, &st, NULL) != 0 || step(st) != 100 /* SQLITE_ROW */)
     fail_msg("tu_sql_int: no row from %s", sql);
   int64_t v = column(st, 0);
-  ((int (*)(void *))sqlite_sym("sqlite3_finalize"))(st);
-  ((int (*)(void *))sqlite_sym("sqlite3_close"))(db);
+  ((int (*)(void *))tu_sqlite_sym("sqlite3_finalize"))(st);
+  ((int (*)(void *))tu_sqlite_sym("sqlite3_close"))(db);
   return v;
+}
+
+pd_val tu_key_of(int i, char *buf, size_t cap) {
+  int len = snprintf(buf, cap, "key-%d", i);
+  switch (i % 3) {
+  case 0: return pd_int(i);
+  case 1: return pd_text(buf, (size_t)len);
+  default: return pd_bytes(buf, (size_t)len);
+  }
 }

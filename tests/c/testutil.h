@@ -44,6 +44,15 @@ int tu_sql(const char *path, const char *sql);
 /* The first column of the first row of sql (fails the test without one). */
 int64_t tu_sql_int(const char *path, const char *sql);
 
+/* A function of libsqlite3, loaded with dlopen (the tests link only
+ * libpermadict); fails the test when it cannot be found. */
+void *tu_sqlite_sym(const char *name);
+
+/* Key i: ints, texts and bytes in turn ("key-<i>", built in buf, which a
+ * caller may reuse: a library that kept the pointer instead of a copy shows
+ * the wrong key). */
+pd_val tu_key_of(int i, char *buf, size_t cap);
+
 /* Opens path/name with the defaults (create on), asserting success. */
 pd_dict *tu_open(const char *path, const char *name);
 
