@@ -286,7 +286,10 @@ static void test_fork__during_pd_iter_free_in_another_thread_child_can_open(void
   pthread_t t;
   atomic_store(&inside_free, 0);
   assert_int_equal(pthread_create(&t, NULL, free_iterator, it), 0);
-  while (!atomic_load(&inside_free)) usleep(100);
+  for (int waited = 0; !atomic_load(&inside_free); waited++) {
+    if (waited == 50000) fail_msg("pd_iter_free freed nothing through SQLite in 5 s");
+    usleep(100);
+  }
   int status = tu_run_child(child_opens, (void *)path);
   pthread_join(t, NULL);
   pd_close(d);

@@ -27,6 +27,7 @@ static model *model_empty(void) {
 
 static void model_changed(model *m) {
   m->version++;
+  assert_true(m->version < (int64_t)(sizeof m->count_after / sizeof *m->count_after));
   m->count_after[m->version] = m->count;
 }
 
