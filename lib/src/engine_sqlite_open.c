@@ -287,14 +287,16 @@ int pd__sq_connect(pd_dict *d) {
   /* Caveat "Threads": NOMUTEX, since a handle serves one thread at a time
    * (enforced by pd__enter). Never SQLITE_OPEN_CREATE on a file: it exists
    * and was checked; if it vanished since, failing beats making an empty one.
-   * The file is opened by SQLite only, never by us: see file_guard.c. */
+   * The file is opened by SQLite only, never by us: see file_guard.c.
+   * Through wal_write_buffer.c's VFS, which writes the WAL a buffer at a
+   * time instead of two calls a page. */
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (d->memory) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
   else flags |= d->opts.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   char name_buf[4100];
   const char *name = d->memory ? d->path : pd__sqlite_file_name(path, name_buf, sizeof name_buf);
   if (!name) return pd__err(d, PD_EINVALID, "path '%.200s...' is too long", path);
-  int src = sqlite3_open_v2(name, &d->db, flags, NULL);
+  int src = sqlite3_open_v2(name, &d->db, flags, d->memory ? NULL : pd__wal_buffer_vfs());
   if (src != SQLITE_OK) {
     rc = open_err(d, src);
     sqlite3_close(d->db);

@@ -388,6 +388,9 @@ const char *pd__synchronous_pragma(int durable);
 void pd__wal_writeback_init(pd_dict *d);
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);
 void pd__wal_writeback_close(pd_dict *d);
+/* wal_write_buffer.c: the name of the VFS that gathers WAL writes, to open
+ * files with, or NULL (then the default VFS) if it could not be registered. */
+const char *pd__wal_buffer_vfs(void);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
  * meanwhile (fork_gate.c): every sleep inside a call goes through here. */

@@ -1,0 +1,113 @@
+/* test_wal_write_buffer.c - the WAL writes a handle gathers in memory
+ * (wal_write_buffer.c) are in the file before anyone else can read them, are
+ * read back right inside the transaction, and never reach the file once
+ * their transaction has rolled back. Transactions here change more than
+ * the page cache holds (8 MiB), so SQLite writes pages to the WAL before
+ * the commit and reads them back. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 6000 /* 12 MB */ };
+
+/* A value that tells which key and which round wrote it. */
+static pd_val value_of(unsigned char *buf, int i, int round) {
+  for (int j = 0; j < VALUE_BYTES; j++) buf[j] = (unsigned char)(i * 31 + j + round * 7);
+  return pd_bytes(buf, VALUE_BYTES);
+}
+
+static pd_val key_of(char *buf, const char *prefix, int i) {
+  int n = snprintf(buf, 32, "%s%d", prefix, i);
+  return pd_text(buf, (size_t)n);
+}
+
+static void set_range(pd_dict *d, const char *prefix, int from, int to, int round) {
+  unsigned char v[VALUE_BYTES];
+  char k[32];
+  for (int i = from; i < to; i++) {
+    pd_val key = key_of(k, prefix, i), value = value_of(v, i, round);
+    TU_OK(d, pd_set(d, &key, &value));
+  }
+}
+
+static void expect_range(pd_dict *d, const char *prefix, int from, int to, int round) {
+  unsigned char want[VALUE_BYTES];
+  char k[32];
+  for (int i = from; i < to; i++) {
+    pd_val key = key_of(k, prefix, i), got, expected = value_of(want, i, round);
+    int rc = pd_get(d, &key, &got);
+    if (rc != PD_OK) fail_msg("get %s: %s: %s", k, pd_errstr(rc), pd_errmsg(d));
+    if (got.kind != PD_BYTES || got.u.s.len != VALUE_BYTES ||
+        memcmp(got.u.s.ptr, expected.u.s.ptr, VALUE_BYTES) != 0)
+      fail_msg("%s does not hold what round %d wrote", k, round);
+  }
+}
+
+/* Every commit, big or small, is whole in the file when it returns: another
+ * connection (its own descriptor, nothing shared in memory) reads it all. */
+static void test_wal_write_buffer__commits_are_in_the_file_when_they_return(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "b.db");
+  pd_dict *w = tu_open(path, NULL), *r = tu_open(path, NULL);
+  TU_OK(w, pd_begin(w));
+  set_range(w, "big", 0, BIG_TXN_SETS, 1);
+  /* Inside the transaction, the pages written out early read back right. */
+  expect_range(w, "big", 0, BIG_TXN_SETS, 1);
+  TU_OK(w, pd_commit(w));
+  expect_range(r, "big", 0, BIG_TXN_SETS, 1);
+  for (int i = 0; i < 50; i++) { /* small autocommits: a few frames each */
+    set_range(w, "small", i, i + 1, 2);
+    expect_range(r, "small", 0, i + 1, 2);
+  }
+  TU_OK(r, pd_check(r));
+  pd_close(w);
+  pd_close(r);
+  tu_rmdir(dir);
+}
+
+/* A transaction that wrote pages to the WAL and rolled back leaves nothing
+ * behind that could later land on another writer's committed frames. The
+ * other writer commits over the same part of the WAL; then the first handle
+ * writes again, and the other's data must still read right, here and after
+ * a reopen. */
+static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "r.db");
+  pd_dict *a = tu_open(path, NULL), *b = tu_open(path, NULL);
+  set_range(a, "base", 0, 10, 0);
+  TU_OK(a, pd_begin(a));
+  set_range(a, "gone", 0, BIG_TXN_SETS, 1);
+  TU_OK(a, pd_rollback(a));
+  /* More than a wrote, in transactions of its own, over the same offsets. */
+  for (int t = 0; t < 4; t++) {
+    TU_OK(b, pd_begin(b));
+    set_range(b, "kept", t * 2000, (t + 1) * 2000, 2);
+    TU_OK(b, pd_commit(b));
+  }
+  set_range(a, "after", 0, 3, 3); /* a writes again */
+  pd_close(a);
+  expect_range(b, "kept", 0, 8000, 2);
+  expect_range(b, "base", 0, 10, 0);
+  char k[32];
+  pd_val gone = key_of(k, "gone", 0);
+  assert_int_equal(pd_contains(b, &gone), PD_ENOTFOUND);
+  TU_OK(b, pd_check(b));
+  pd_close(b);
+  pd_dict *c = tu_open(path, NULL);
+  expect_range(c, "kept", 0, 8000, 2);
+  expect_range(c, "after", 0, 3, 3);
+  TU_OK(c, pd_check(c));
+  pd_close(c);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wal_write_buffer__commits_are_in_the_file_when_they_return),
+      cmocka_unit_test(test_wal_write_buffer__rolled_back_pages_never_reach_the_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
