@@ -389,7 +389,8 @@ void pd__wal_writeback_init(pd_dict *d);
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);
 void pd__wal_writeback_close(pd_dict *d);
 /* wal_write_buffer.c: the name of the VFS that gathers WAL writes, to open
- * files with, or NULL (then the default VFS) if it could not be registered. */
+ * files with, or NULL (then the default VFS) if it could not be registered
+ * or the program has made another VFS its default since. */
 const char *pd__wal_buffer_vfs(void);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through

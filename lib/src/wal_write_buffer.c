@@ -17,7 +17,7 @@
  *  - Other connections learn of frames from the WAL-index header, which a
  *    commit rewrites after writing its frames (walformat.html 2.1). A commit
  *    ends with its commit frame, whose header carries the database size
- *    (walformat.html 1.1; 0 in every other frame). The write of that
+ *    (fileformat2.html 4.1; 0 in every other frame). The write of that
  *    frame's page writes the whole buffer before it returns, and if that
  *    fails, the write fails: SQLite then rolls back and publishes nothing.
  *  - This connection reads back frames it spilled during a long
@@ -40,7 +40,7 @@
 #include "internal.h"
 
 /* A frame header's size, and where it keeps the database size after a
- * commit (walformat.html 1.1). */
+ * commit (fileformat2.html 4.1). */
 #define FRAME_HEADER_BYTES 24
 #define COMMIT_SIZE_AT 4
 /* The most the default VFS writes in one call: its pwrite wrapper
