@@ -80,7 +80,6 @@ end
 local stores = {}
 
 stores.table = {
-  note = "a plain Lua table: the floor, stores nothing",
   ops = { set_txn = true, len = true, get_first = true, get_hit = true, get_miss = true, contains = true,
           iterate = true, overwrite_txn = true, set_autocommit = true, delete_txn = true },
   open = function(s) s.t = s.t or {} end,
@@ -132,7 +131,6 @@ local function sql_literal(kind, v)
 end
 
 stores.luasql = {
-  note = "LuaSQL sqlite3 driver (no prepared statements: SQL text per call), WAL, synchronous=NORMAL",
   ops = { open = true, set_txn = true, len = true, get_first = true, get_hit = true, get_miss = true, contains = true,
           iterate = true, overwrite_txn = true, set_autocommit = true, delete_txn = true },
   open = function(s)
@@ -219,7 +217,6 @@ stores.luasql = {
 }
 
 stores.permadict = {
-  note = "the permadict Lua binding: d[k], d[k] = v, permadict.begin/commit, permadict.pairs",
   ops = stores.luasql.ops,
   open = function(s)
     local pd = require("permadict")

@@ -29,7 +29,6 @@ def _remove(path):
 class Store:
     """Defaults shared by the adapters; each overrides what differs."""
     name = "?"
-    note = ""
     ops = ALL_OPS
 
     def __init__(self, path, kind):
@@ -103,7 +102,6 @@ class Store:
 
 class DictStore(Store):
     name = "dict"
-    note = "Python's dict in memory: the floor, stores nothing"
     ops = ALL_OPS - {"open"}
 
     def open(self):
@@ -116,8 +114,6 @@ class DictStore(Store):
 
 class Sqlite3Store(Store):
     name = "sqlite3"
-    note = ("sqlite3 module, WAL, synchronous=NORMAL, INSERT OR REPLACE / SELECT "
-            "(statements cached by the module); maps as MessagePack")
 
     def open(self):
         import sqlite3
@@ -190,8 +186,6 @@ class Sqlite3Store(Store):
 
 class SqliteDictStore(Store):
     name = "sqlitedict"
-    note = ("sqlitedict autocommit=True, its defaults otherwise (journal_mode=DELETE, pickle, "
-            "and synchronous=OFF, which it sets itself: it never syncs)")
     ops = READS | {"set_autocommit"}
     autocommit = True
 
@@ -222,7 +216,6 @@ class SqliteDictStore(Store):
 
 class SqliteDictBatchedStore(SqliteDictStore):
     name = "sqlitedict-batched"
-    note = "sqlitedict autocommit=False, commit() at the end of each batch"
     ops = TXN_WRITES
     autocommit = False
 
@@ -238,7 +231,6 @@ class SqliteDictBatchedStore(SqliteDictStore):
 
 class DiskcacheCacheStore(Store):
     name = "diskcache-Cache"
-    note = "diskcache.Cache defaults; transaction = cache.transact()"
 
     def open(self):
         import diskcache
@@ -261,7 +253,6 @@ class DiskcacheCacheStore(Store):
 
 class DiskcacheIndexStore(DiskcacheCacheStore):
     name = "diskcache-Index"
-    note = "diskcache.Index (ordered, persistent dict); transaction = index.transact()"
 
     def open(self):
         import diskcache
@@ -281,11 +272,6 @@ class ShelveStore(Store):
     name = "shelve"
     ops = ALL_OPS - TXN_WRITES
 
-    @property
-    def note(self):
-        import dbm
-        return f"shelve over {dbm._defaultmod.__name__ if dbm._defaultmod else 'dbm'}, no transactions"
-
     def open(self):
         import shelve
         self.d = shelve.open(self.path)
@@ -300,9 +286,6 @@ class ShelveStore(Store):
 
 class LmdbStore(Store):
     name = "lmdb"
-    note = ("py-lmdb, sync=False (like synchronous=NORMAL, but it never syncs where SQLite "
-            "syncs at each checkpoint), one read transaction per get; "
-            "str keys/values UTF-8 encoded, ints and maps as MessagePack")
 
     def open(self):
         import lmdb
@@ -393,7 +376,6 @@ class LmdbStore(Store):
 
 class PermadictStore(Store):
     name = "permadict"
-    note = "Permadict through the Python binding, defaults"
 
     def open(self):
         from permadict import Permadict

@@ -92,6 +92,9 @@ void pd__sq_read_end(pd_dict *d, int opened);
  * discard drops them (rollback); free releases the memory (disconnect). */
 int pd__sq_log_add(pd_dict *d, int64_t version, int64_t count, int op, const pd_val *key);
 int pd__sq_log_flush(pd_dict *d);
+/* Row r's key (its bytes in log_keys, valid until the next row is queued);
+ * kind PD_NULL for a clear. */
+pd_val pd__sq_log_key(const pd_dict *d, const pd__log_row *r);
 /* *found: whether version v's log row is stored. */
 int pd__sq_logged(pd_dict *d, int64_t v, int *found);
 /* Whether the pending rows' keys have grown past PD__LOG_HOLD_KEY_BYTES. */
@@ -99,17 +102,18 @@ int pd__sq_log_must_flush(const pd_dict *d);
 void pd__sq_log_discard(pd_dict *d);
 void pd__sq_log_free(pd_dict *d);
 /* Writes the held sets, then the pending change log rows (no-op when there
- * are none): the door before anything in the transaction reads the count,
- * version or log. */
+ * are none; held sets always have rows): the door before anything in the
+ * transaction reads the count, version or log. */
 int pd__sq_ns_flush(pd_dict *d);
 /* engine_sqlite_sets.c: an explicit transaction's held sets. holdable: the
- * set may wait (inside pd_begin, small enough); hold copies it, as version's
- * change, whose log row must follow; flush writes the held ones, giving the
- * transaction up when that fails (pd__txn_abandon); discard drops them
- * (rollback); free releases the memory (disconnect). upsert_one writes one
- * set at once as version's change; *added: its key was new. */
+ * set may wait (inside pd_begin, small enough); hold copies its value, and
+ * its log row must follow, which gives it its version and key (should that
+ * fail, pd__write_end gives the transaction up); flush writes the held ones,
+ * giving the transaction up when that fails (pd__txn_abandon); discard
+ * drops them (rollback); free releases the memory (disconnect). upsert_one
+ * writes one set at once as version's change; *added: its key was new. */
 int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value);
-int pd__sq_set_hold(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value);
+int pd__sq_set_hold(pd_dict *d, const pd_val *value);
 int pd__sq_sets_flush(pd_dict *d);
 void pd__sq_sets_discard(pd_dict *d);
 void pd__sq_sets_free(pd_dict *d);

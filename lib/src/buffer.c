@@ -33,7 +33,7 @@ void pd__buf_free(pd__buf *b) {
 }
 
 void pd__val_fix(pd_val *v, const pd__buf *buf) {
-  if (v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED)
+  if (pd__val_has_bytes(v))
     v->u.s.ptr = buf->data + (uintptr_t)v->u.s.ptr;
 }
 

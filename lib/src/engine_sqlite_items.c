@@ -106,10 +106,7 @@ static int change_ready(pd_dict *d) {
                  d->name, d->path, (long long)PD__VERSION_MAX);
 }
 
-int pd__sq_ns_flush(pd_dict *d) {
-  int rc = pd__sq_sets_flush(d);
-  return rc || !d->log_n ? rc : pd__sq_log_flush(d);
-}
+int pd__sq_ns_flush(pd_dict *d) { return d->log_n ? pd__sq_log_flush(d) : PD_OK; }
 
 /* Logs one change (FORMAT.md 5) after ns_load: the next version and the new
  * count (both kept in the handle) in a queued log row. key NULL: clear. */
@@ -213,7 +210,7 @@ int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial)
   if (rc) return rc;
   if (pd__sq_set_holdable(d, key, store)) {
     /* Held (engine_sqlite_sets.c): its entry joins the count when written. */
-    rc = pd__sq_set_hold(d, d->version + 1, key, store);
+    rc = pd__sq_set_hold(d, store);
     if (rc) return rc;
     *partial = 1;
     rc = log_change(d, PD_CHANGE_SET, key, 0);
@@ -230,8 +227,9 @@ int pd__sq_put(pd_dict *d, const pd_val *key, const pd_val *store, int *partial)
 }
 
 int pd__sq_replace_found(pd_dict *d, const pd_val *key, const pd_val *store, int *partial) {
+  /* No held set to write first: the get that found the entry (engine.h:
+   * nothing written in between) wrote them. */
   int rc = change_ready(d);
-  if (!rc) rc = pd__sq_sets_flush(d);
   if (rc) return rc;
   if (!d->found_rowid) return pd__err(d, PD_ERROR, "replacing a value: no entry was found");
   sqlite3_stmt *st = pd__stmt(d, PD__ST_REPLACE_FOUND, &rc);

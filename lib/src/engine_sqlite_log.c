@@ -145,6 +145,17 @@ static int prune(pd_dict *d) {
 
 int pd__sq_log_must_flush(const pd_dict *d) { return d->log_keys.len >= PD__LOG_HOLD_KEY_BYTES; }
 
+pd_val pd__sq_log_key(const pd_dict *d, const pd__log_row *r) {
+  pd_val k = {.kind = r->key_kind};
+  if (r->key_kind == PD_INT) {
+    k.u.i = r->key_int;
+  } else if (r->key_kind != PD_NULL) {
+    k.u.s.ptr = d->log_keys.data + r->key_at;
+    k.u.s.len = r->key_len;
+  }
+  return k;
+}
+
 /* Binds row r as (id, type, key, count) at parameters idx .. idx+3. */
 static void bind_row(pd_dict *d, sqlite3_stmt *st, int idx, const pd__log_row *r) {
   sqlite3_bind_int64(st, idx, pd__log_rowid(d, r->version));
@@ -154,14 +165,8 @@ static void bind_row(pd_dict *d, sqlite3_stmt *st, int idx, const pd__log_row *r
     sqlite3_bind_null(st, idx + 2);
     return;
   }
-  pd_val k = {.kind = r->key_kind};
-  if (r->key_kind == PD_INT) {
-    k.u.i = r->key_int;
-  } else {
-    /* The key bytes do not move while the statement runs. */
-    k.u.s.ptr = d->log_keys.data + r->key_at;
-    k.u.s.len = r->key_len;
-  }
+  /* The key bytes do not move while the statement runs. */
+  pd_val k = pd__sq_log_key(d, r);
   pd__bind_key(st, idx + 2, &k);
 }
 

@@ -40,40 +40,21 @@
 
 #include "backend.h"
 
-static int held_kind(pd_kind kind) {
-  return kind == PD_TEXT || kind == PD_BYTES || kind == PD_PACKED;
-}
-
-static int scalar_kind(pd_kind kind) {
-  return kind == PD_NULL || kind == PD_BOOL || kind == PD_INT || kind == PD_FLOAT;
-}
+static size_t bytes_of(const pd_val *v) { return pd__val_has_bytes(v) ? v->u.s.len : 0; }
 
 int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value) {
-  if (!d->in_txn) return 0; /* a write scope of its own: written at once */
-  size_t bytes = 0;
-  if (held_kind(key->kind)) bytes += key->u.s.len;
-  else if (key->kind != PD_INT) return 0;
-  if (held_kind(value->kind)) bytes += value->u.s.len;
-  else if (!scalar_kind(value->kind)) return 0;
-  return bytes <= PD__SET_HOLD_BYTES;
+  /* Outside pd_begin a set is a write scope of its own: written at once. */
+  return d->in_txn && bytes_of(key) + bytes_of(value) <= PD__SET_HOLD_BYTES;
 }
 
-/* Copies v's bytes into set_bytes, leaving their offset in v (pd__val_fix). */
-static int hold_bytes(pd_dict *d, pd_val *v) {
-  if (!held_kind(v->kind)) return 1;
-  size_t at = pd__buf_append(&d->set_bytes, v->u.s.ptr, v->u.s.len);
-  if (at == (size_t)-1) return 0;
-  v->u.s.ptr = (const void *)(uintptr_t)at;
-  return 1;
-}
-
-int pd__sq_set_hold(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value) {
-  pd__held_set *h = &d->held_sets[d->set_n];
-  h->version = version;
-  h->key = *key;
-  h->value = *value;
-  if (!hold_bytes(d, &h->key) || !hold_bytes(d, &h->value))
-    return pd__err(d, PD_ENOMEM, "out of memory holding a value");
+int pd__sq_set_hold(pd_dict *d, const pd_val *value) {
+  pd_val *v = &d->held_values[d->set_n];
+  *v = *value;
+  if (pd__val_has_bytes(v)) { /* copied into set_bytes, its offset in v (pd__val_fix) */
+    size_t at = pd__buf_append(&d->set_bytes, v->u.s.ptr, v->u.s.len);
+    if (at == (size_t)-1) return pd__err(d, PD_ENOMEM, "out of memory holding a value");
+    v->u.s.ptr = (const void *)(uintptr_t)at;
+  }
   d->set_n++;
   return PD_OK;
 }
@@ -99,20 +80,23 @@ int pd__sq_upsert_one(pd_dict *d, int64_t version, const pd_val *key, const pd_v
   return PD_OK;
 }
 
-/* Held set h with its bytes where they are now. */
-static void held_at(const pd_dict *d, const pd__held_set *h, pd_val *key, pd_val *value) {
-  *key = h->key;
-  *value = h->value;
-  pd__val_fix(key, &d->set_bytes);
+/* Held set i: its log row (the held sets' rows are the newest set_n:
+ * nothing else changes the namespace while sets are held, since it writes
+ * them first), key and value with their bytes where they are now. */
+static const pd__log_row *held_at(const pd_dict *d, size_t i, pd_val *key, pd_val *value) {
+  const pd__log_row *row = &d->log_rows[d->log_n - d->set_n + i];
+  *key = pd__sq_log_key(d, row);
+  *value = d->held_values[i];
   pd__val_fix(value, &d->set_bytes);
+  return row;
 }
 
 static int write_each(pd_dict *d, int *added) {
   int rc = PD_OK;
   for (size_t i = 0; i < d->set_n && !rc; i++) {
     pd_val key, value;
-    held_at(d, &d->held_sets[i], &key, &value);
-    rc = pd__sq_upsert_one(d, d->held_sets[i].version, &key, &value, &added[i]);
+    const pd__log_row *row = held_at(d, i, &key, &value);
+    rc = pd__sq_upsert_one(d, row->version, &key, &value, &added[i]);
   }
   return rc;
 }
@@ -123,16 +107,16 @@ static int find_new_entries(pd_dict *d, int *added) {
   int rc = PD_OK;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_NEW_ENTRIES, &rc);
   if (!st) return rc;
-  const pd__held_set *held = d->held_sets;
+  const pd__log_row *rows = d->log_rows + d->log_n - PD__SET_BATCH;
   sqlite3_bind_int64(st, 1, d->ns_id);
-  sqlite3_bind_int64(st, 2, pd__entry_rowid(d, held[0].version));
-  sqlite3_bind_int64(st, 3, pd__entry_rowid(d, held[PD__SET_BATCH - 1].version));
+  sqlite3_bind_int64(st, 2, pd__entry_rowid(d, rows[0].version));
+  sqlite3_bind_int64(st, 3, pd__entry_rowid(d, rows[PD__SET_BATCH - 1].version));
   size_t i = 0;
   int src;
   while ((src = pd__step(d, st)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(st, 0);
-    while (i < PD__SET_BATCH && pd__entry_rowid(d, held[i].version) < id) i++;
-    if (i < PD__SET_BATCH && pd__entry_rowid(d, held[i].version) == id) added[i] = 1;
+    while (i < PD__SET_BATCH && pd__entry_rowid(d, rows[i].version) < id) i++;
+    if (i < PD__SET_BATCH && pd__entry_rowid(d, rows[i].version) == id) added[i] = 1;
   }
   pd__stmt_done(st);
   return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "reading back stored values");
@@ -145,9 +129,9 @@ static int write_batch(pd_dict *d, int *added) {
   sqlite3_bind_int64(st, 1, d->ns_id);
   for (int i = 0; i < PD__SET_BATCH; i++) {
     pd_val key, value;
-    held_at(d, &d->held_sets[i], &key, &value);
+    const pd__log_row *row = held_at(d, (size_t)i, &key, &value);
     int idx = 2 + 4 * i; /* id, key, type, value (SET_ROW) */
-    sqlite3_bind_int64(st, idx, pd__entry_rowid(d, d->held_sets[i].version));
+    sqlite3_bind_int64(st, idx, pd__entry_rowid(d, row->version));
     pd__bind_key(st, idx + 1, &key);
     pd__bind_value(st, idx + 2, &value);
   }
@@ -160,13 +144,7 @@ static int write_batch(pd_dict *d, int *added) {
 int pd__sq_sets_flush(pd_dict *d) {
   size_t n = d->set_n;
   if (!n) return PD_OK;
-  /* The held sets' log rows are the newest n (nothing else changes the
-   * namespace while sets are held: it flushes them first). */
-  pd__log_row *rows = d->log_rows + d->log_n - n;
-  if (d->log_n < n || rows[0].version != d->held_sets[0].version ||
-      rows[n - 1].version != d->held_sets[n - 1].version)
-    return pd__txn_abandon(d, pd__err(d, PD_ERROR, "internal error: held sets out of step "
-                                                   "with their change log rows"));
+  pd__log_row *rows = d->log_rows + d->log_n - n; /* theirs (held_at) */
   int added[PD__SET_BATCH] = {0};
   int rc = n == PD__SET_BATCH && !d->sets_mostly_old ? write_batch(d, added)
                                                      : write_each(d, added);

@@ -105,6 +105,10 @@ int pd__buf_holds(const pd__buf *b, const pd_val *v);
 /* Values copied into a buffer that may still grow hold offsets in u.s.ptr;
  * this turns the offset into a pointer once the buffer will not move. */
 void pd__val_fix(pd_val *v, const pd__buf *buf);
+/* Whether v's content is bytes at u.s (text, bytes, packed). */
+static inline int pd__val_has_bytes(const pd_val *v) {
+  return v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED;
+}
 
 /* ---------------------------------------------------------- statements */
 
@@ -153,13 +157,6 @@ typedef enum pd__stmt_id {
 #define PD__SET_BATCH 64
 #define PD__SET_HOLD_BYTES 16384
 
-/* One set not yet written: key and value bytes live in pd_dict.set_bytes at
- * the offsets in their u.s.ptr (pd__val_fix); version is the change's. */
-typedef struct pd__held_set {
-  int64_t version;
-  pd_val key;
-  pd_val value;
-} pd__held_set;
 
 /* One change log row not yet written (engine_sqlite_log.c); its key bytes
  * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
@@ -223,9 +220,10 @@ struct pd_dict {
   int64_t log_dropped_to;
   int64_t log_since;
   /* Sets of this explicit transaction not yet written (engine_sqlite_sets.c):
-   * their log rows are the newest set_n of log_rows, whose counts (and
-   * count) leave out the entries they add until they are written. */
-  pd__held_set held_sets[PD__SET_BATCH];
+   * their log rows, which give their versions and keys, are the newest
+   * set_n of log_rows, whose counts (and count) leave out the entries they
+   * add until they are written. */
+  pd_val held_values[PD__SET_BATCH]; /* bytes in set_bytes (pd__val_fix) */
   size_t set_n;
   pd__buf set_bytes;
   int sets_mostly_old; /* most keys of the last full batch existed */
@@ -261,7 +259,8 @@ struct pd_dict {
    * handler has slept this long, whatever the call's deadline. */
   pd__sleep_budget sleep_budget;
 
-  /* WAL frames at this connection's last checkpoint (wal_checkpoint.c). */
+  /* WAL frames when this connection last asked for a checkpoint
+   * (wal_checkpoint.c; its thread runs it). */
   int ckpt_frames;
   /* The thread that runs them (wal_checkpointer.c), NULL until the first. */
   pd__checkpointer *checkpointer;

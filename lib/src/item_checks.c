@@ -60,8 +60,7 @@ int pd__value_prepare(pd_dict *d, const pd_val *key, const pd_val *value,
   if (rc != PD_OK)
     return pd__err(d, rc, "bad value for key %s: %s",
                    pd__key_describe(key, kb, sizeof kb), why);
-  if ((store->kind == PD_TEXT || store->kind == PD_BYTES || store->kind == PD_PACKED) &&
-      store->u.s.len > PD_MAX_VALUE_BYTES)
+  if (pd__val_has_bytes(store) && store->u.s.len > PD_MAX_VALUE_BYTES)
     return pd__err(d, PD_ETOOBIG, "value for key %s is larger than %d bytes",
                    pd__key_describe(key, kb, sizeof kb), PD_MAX_VALUE_BYTES);
   return PD_OK;

@@ -176,14 +176,10 @@ static int cache_current(pd_dict *d, pd__cache *c) {
   return 0;
 }
 
-static int has_bytes(const pd_val *v) {
-  return v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED;
-}
-
 /* Copies a cached value into d->out, as an engine read would have. */
 static int serve(pd_dict *d, const entry *e, pd_val *out) {
   *out = e->value;
-  if (has_bytes(&e->value)) {
+  if (pd__val_has_bytes(&e->value)) {
     d->out.len = 0;
     size_t at = pd__buf_append(&d->out, e->data + e->key_len, e->value.u.s.len);
     if (at == (size_t)-1) return pd__err(d, PD_ENOMEM, "out of memory reading a value");
@@ -253,7 +249,7 @@ static ptrdiff_t find(const pd__cache *c, size_t bucket, uint64_t h, const pd_va
 
 static void store(pd__cache *c, uint64_t h, const pd_val *key, const void *kp, size_t kn,
                   const pd_val *value, int found) {
-  size_t vn = found && value && has_bytes(value) ? value->u.s.len : 0;
+  size_t vn = found && value && pd__val_has_bytes(value) ? value->u.s.len : 0;
   if (kn > CACHE_MAX_KEY || vn > CACHE_MAX_VALUE) return;
   size_t size = sizeof(entry) + kn + vn;
   grow(c);

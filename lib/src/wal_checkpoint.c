@@ -47,10 +47,10 @@
  * while any handle keeps the file open (the last close deletes the WAL) it
  * keeps the size of its largest burst: a worker that once committed 80 MB in
  * one transaction kept an 80 MB WAL for good. journal_size_limit has SQLite
- * cut it back to WAL_SIZE_LIMIT at the first commit after a restart. The
- * limit is above the 30-59 MB that 4 processes committing nonstop reach
- * (test_wal_size.c), so steady use never pays for shrinking and growing the
- * file again (an fdatasync that must also write the file's new size).
+ * cut it back to 64 MiB (pd__wal_size_pragma) at the first commit after a
+ * restart. The limit is above the 30-59 MB that 4 processes committing
+ * nonstop reach (test_wal_size.c), so steady use never pays for shrinking
+ * and growing the file again (an fdatasync that must also write the file's new size).
  *
  * The hook decides when; the handle's checkpoint thread (wal_checkpointer.c)
  * runs it, so that "the single slowest call" above no longer waits for it.

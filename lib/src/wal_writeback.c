@@ -5,9 +5,10 @@
  * With synchronous=NORMAL a commit only writes the WAL into the page cache;
  * the first sync is the checkpoint's (wal_checkpoint.c), which then waits
  * for every frame written since the last one (up to CHECKPOINT_FRAMES, 12
- * MB): 12-35 ms under load, all of it in the call that happens to
- * checkpoint. Here the commit that takes the WAL past each multiple of
- * WRITEBACK_FRAMES asks the kernel to start writing it back
+ * MB): 12-35 ms under load, in the handle's checkpoint thread (or, when that
+ * cannot start, the call that happens to checkpoint). Here the commit that
+ * takes the WAL past each multiple of WRITEBACK_FRAMES asks the kernel to
+ * start writing it back
  * (sync_file_range with SYNC_FILE_RANGE_WRITE: it queues the writes and
  * returns, it neither waits for them nor makes anything durable), so the
  * disk works while the writers go on, as PostgreSQL's wal_writer_flush_after

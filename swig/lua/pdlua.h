@@ -64,7 +64,7 @@ struct pdlua_iter;
 
 /* The userdata behind a Lua dict object. */
 typedef struct pdlua_dict {
-  const char *tag;          /* &pdlua_mt_dict: see pdlua_check_dict_ud */
+  const char *tag;          /* &pdlua_mt_dict: see test_dict_ud, pdlua_handle.c */
   pd_dict *d;               /* NULL once closed */
   struct pdlua_iter *iters; /* open iterators: freed before d is closed */
 } pdlua_dict;

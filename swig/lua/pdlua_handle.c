@@ -115,10 +115,14 @@ static inline pdlua_dict *test_dict_ud(lua_State *L, int idx) {
   return u;
 }
 
+/* Raised by every call on a closed dict or on an iterator of one, and
+ * returned by transaction_call when fn closed its dict: one text for all. */
+static const char closed_message[] = "permadict: attempt to use a closed permadict [EMISUSE]";
+
 static inline pd_dict *test_dict(lua_State *L, int idx) {
   pdlua_dict *u = test_dict_ud(L, idx);
   if (!u->d) {
-    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
+    lua_pushstring(L, closed_message);
     lua_error(L);
   }
   return u->d;
@@ -216,7 +220,7 @@ pd_iter *pdlua_check_iter(lua_State *L, int idx) {
   if (!i || !pdlua_has_mt(L, idx, &pdlua_mt_iter))
     pdlua_bad_arg(L, idx, "permadict iterator");
   if (!i->it && !i->owner) {
-    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
+    lua_pushstring(L, closed_message);
     lua_error(L);
   }
   return i->it;
@@ -274,9 +278,10 @@ int pdlua_assign(lua_State *L) {
   return 0;
 }
 
-/* SWIG's wrapper did the same in more steps: the argument count read twice,
- * the handle checked through two calls, and the value pushed through the
- * generic result path. d[k] is the call Lua programs make most, and the
+/* SWIG's wrapper did the same in more steps: every key converted by a call
+ * to pdlua_to_key, a call to pdlua_reopen_after_fork after every get, and
+ * the value pushed through the generic result path (pdlua_push_value, from
+ * the pd_val *out typemap). d[k] is the call Lua programs make most, and the
  * interpreter's own part of it (the metamethod call, the new string) is
  * fixed, so the binding's part is what can be kept small. */
 int pdlua_get(lua_State *L) {
@@ -317,6 +322,17 @@ int pdlua_len(lua_State *L) {
   return 1;
 }
 
+/* marks[d] for transaction_call (d at index 1, marks at 3): true, or nil
+ * to clear it. */
+static void set_mark(lua_State *L, int marked) {
+  lua_pushvalue(L, 1);
+  if (marked)
+    lua_pushboolean(L, 1);
+  else
+    lua_pushnil(L);
+  lua_rawset(L, 3);
+}
+
 /* Lua: core.transaction_call(d, fn, marks): permadict.transaction's work,
  * begin to commit or rollback, with no Lua code in between: an error that
  * Lua code can raise anywhere (a count hook enforcing a time limit, a
@@ -334,22 +350,23 @@ int pdlua_len(lua_State *L) {
  * Returns true and fn's results once committed; false and the error (fn's,
  * or the commit's message) once rolled back; raises if begin fails. */
 int pdlua_transaction_call(lua_State *L) {
-  pd_dict *d = pdlua_check_dict(L, 1);
+  pdlua_dict *u = test_dict_ud(L, 1); /* kept: u->d is read again after fn */
+  pd_dict *d = u->d;
+  if (!d) {
+    lua_pushstring(L, closed_message);
+    return lua_error(L);
+  }
   luaL_checkany(L, 2); /* any callable: lua_pcall honours __call */
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);
   /* Marked first: setting a new key may raise (out of memory), which must
    * happen before anything is begun; clearing it never does. */
-  lua_pushvalue(L, 1);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, 3);
+  set_mark(L, 1);
   int rc = pd_begin(d);
   if (pdlua_reopen_after_fork(d, rc))
     rc = pd_begin(d);
   if (rc != PD_OK) {
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    lua_rawset(L, 3);
+    set_mark(L, 0);
     return pdlua_raise(L, d, rc);
   }
   lua_pushvalue(L, 2);
@@ -360,11 +377,9 @@ int pdlua_transaction_call(lua_State *L) {
     lua_settop(L, 3);
     lua_pushliteral(L, "permadict: too many results from a transaction function");
   }
-  lua_pushvalue(L, 1);
-  lua_pushnil(L);
-  lua_rawset(L, 3);
+  set_mark(L, 0);
   /* fn may have closed d: nothing is open then. */
-  d = pdlua_check_dict_ud(L, 1)->d;
+  d = u->d;
   if (ok && d) {
     rc = pd_commit(d);
     if (rc != PD_OK) {
@@ -375,7 +390,7 @@ int pdlua_transaction_call(lua_State *L) {
   } else if (ok) {
     ok = 0;
     lua_settop(L, 3);
-    lua_pushstring(L, "permadict: attempt to use a closed permadict [EMISUSE]");
+    lua_pushstring(L, closed_message);
   }
   if (!ok && d && pd_in_transaction(d))
     pd_rollback(d);

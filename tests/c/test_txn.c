@@ -1,9 +1,8 @@
 /* test_txn.c - explicit transactions, misuse, busy timeout, threads. */
 #include "testutil.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
-#include <sqlite3.h> /* types only: functions through dlsym, as testutil.c */
+#include <sqlite3.h> /* types only: functions through tu_sqlite_sym */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -307,26 +306,20 @@ static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fl
   return rc;
 }
 
-static void *sqlite_fn(const char *name) {
-  void *lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);
-  void *f = lib ? dlsym(lib, name) : NULL;
-  if (!f) fail_msg("cannot find %s in libsqlite3.so.0", name);
-  return f;
-}
-
 static void shim_install(void) {
-  real_vfs = ((sqlite3_vfs * (*)(const char *)) sqlite_fn("sqlite3_vfs_find"))(NULL);
+  real_vfs = ((sqlite3_vfs * (*)(const char *)) tu_sqlite_sym("sqlite3_vfs_find"))(NULL);
   assert_non_null(real_vfs);
   shim_vfs = *real_vfs;
   shim_vfs.zName = "pd-test-commit-window";
   shim_vfs.pNext = NULL;
   shim_vfs.xOpen = shim_open;
-  int (*reg)(sqlite3_vfs *, int) = (int (*)(sqlite3_vfs *, int))sqlite_fn("sqlite3_vfs_register");
+  int (*reg)(sqlite3_vfs *, int) =
+      (int (*)(sqlite3_vfs *, int))tu_sqlite_sym("sqlite3_vfs_register");
   assert_int_equal(reg(&shim_vfs, 1), SQLITE_OK);
 }
 
 static void shim_remove(void) {
-  int (*unreg)(sqlite3_vfs *) = (int (*)(sqlite3_vfs *))sqlite_fn("sqlite3_vfs_unregister");
+  int (*unreg)(sqlite3_vfs *) = (int (*)(sqlite3_vfs *))tu_sqlite_sym("sqlite3_vfs_unregister");
   assert_int_equal(unreg(&shim_vfs), SQLITE_OK);
   real_io = real_wal_io = NULL;
 }

@@ -79,11 +79,13 @@ static void test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart(void **
    * 82 MB and its two syncs. */
   pd_val k = pd_text("after", 5), one = pd_int(1);
   int commits = 0;
-  do {
+  for (;;) {
     TU_OK(d, pd_set(d, &k, &one));
     commits++;
     assert_int_equal(stat(wal, &st), 0);
-  } while (st.st_size > limit && commits < 1000 && usleep(10000) == 0);
+    if (st.st_size <= limit || commits >= 1000) break;
+    usleep(10000);
+  }
   print_message("WAL after %d commits: %lld bytes\n", commits, (long long)st.st_size);
   if (st.st_size > limit)
     fail_msg("the WAL kept %lld bytes after %d commits", (long long)st.st_size, commits);

@@ -24,9 +24,9 @@ enum { KEYS = 4000, VALUE_BYTES = 3500 }; /* a page each: over 3,000 frames */
 static char value[VALUE_BYTES];
 
 static int big_transaction(pd_dict *d, int tag) {
+  memset(value, 'a' + tag, sizeof value);
   int rc = pd_begin(d);
   for (int i = 0; rc == PD_OK && i < KEYS; i++) {
-    memset(value, 'a' + tag, sizeof value);
     pd_val k = pd_int(i), v = pd_bytes(value, sizeof value);
     rc = pd_set(d, &k, &v);
   }

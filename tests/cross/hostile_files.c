@@ -75,9 +75,12 @@ int main(void) {
   sql(xu_path("newer.pd"), "PRAGMA user_version = 99; PRAGMA journal_mode = DELETE;");
   refused("newer format version", xu_path("newer.pd"), PD_EFORMAT, PD_EFORMAT);
 
-  /* A permadict file in every way but its text encoding: another writer
-   * following FORMAT.md made it UTF-16, whose key order is not the one the
-   * format promises (U+FF5A would come before "a"). */
+  /* Another writer following FORMAT.md made this file UTF-16, whose key
+   * order is not the one the format promises (U+FF5A would come before "a").
+   * It has the application id, user_version, tables, index and default
+   * namespace of a permadict file, but not the views (permadict_items,
+   * permadict_changes) lib/src/schema.c creates: the refusal asserted here
+   * is about the text encoding, read from the SQLite file header. */
   sql(xu_path("utf16.pd"),
       "PRAGMA encoding = 'UTF-16le'; PRAGMA application_id = 1885696621; "
       "PRAGMA user_version = 3; "

@@ -58,6 +58,34 @@ static int log_set(sqlite3 *db, int version, const char *key, int len) {
   return src != SQLITE_DONE;
 }
 
+/* FORMAT.md 2 and 5, as another writer would: key (len bytes, -1: up to its
+ * zero byte) set at version with type and value_sql (an SQL expression; "?4"
+ * for blob, of blob_len bytes, freed here), at rowid 2v of the namespace's
+ * slot, and logged at 2v + 1 with the count after it. what names the entry
+ * in the message of a failed setup. */
+static int insert_entry(sqlite3 *db, int version, const char *key, int len, int type,
+                        const char *value_sql, unsigned char *blob, int blob_len,
+                        const char *what) {
+  char q[512];
+  snprintf(q, sizeof q,
+           "INSERT INTO permadict_rows (id, ns, key, type, value) SELECT (n.slot << 44) + 2 * ?1, "
+           "n.id, ?2, ?3, %s FROM permadict_namespaces n WHERE n.name = 'default'",
+           value_sql);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db, q, -1, &st, NULL);
+  if (blob) sqlite3_bind_blob(st, 4, blob, blob_len, free);
+  sqlite3_bind_int(st, 1, version);
+  sqlite3_bind_text(st, 2, key, len, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, type);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    printf("setup insert %s failed: %s\n", what, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return 1;
+  }
+  sqlite3_finalize(st);
+  return log_set(db, version, key, len);
+}
+
 int main(void) {
   const char *path = xu_path("malformed.pd");
   pd_dict *d = xu_open(path, NULL);
@@ -69,53 +97,31 @@ int main(void) {
 
   sqlite3 *db;
   sqlite3_open(path, &db);
-  /* FORMAT.md 2 and 5, as another writer would: entry i is set at version
-   * 3 + i (after the two good ones), at rowid 2v of the namespace's slot,
-   * and logged at 2v + 1 with the count after it. */
-#define ENTRY_SQL(value_sql)                                                          \
-  "INSERT INTO permadict_rows (id, ns, key, type, value) SELECT (n.slot << 44) + 2 * ?1, " \
-  "n.id, ?2, ?3, " value_sql " FROM permadict_namespaces n WHERE n.name = 'default'"
+  /* Entry i is set at version 3 + i (after the two good ones). */
   for (size_t i = 0; i < NBAD; i++) {
-    sqlite3_stmt *st;
-    int version = 3 + (int)i;
+    const char *value_sql = BAD[i].sql_value;
+    unsigned char *blob = NULL;
+    int blob_len = 0;
     if (strcmp(BAD[i].key, "deep_nesting") == 0) {
       /* 10^6 one-element arrays around nil: far past any depth limit. */
       size_t n = 1000000;
-      unsigned char *blob = malloc(n + 1);
+      blob = malloc(n + 1);
       memset(blob, 0x91, n);
       blob[n] = 0xc0;
-      sqlite3_prepare_v2(db, ENTRY_SQL("?4"), -1, &st, NULL);
-      sqlite3_bind_blob(st, 4, blob, (int)n + 1, free);
-    } else {
-      char q[512];
-      snprintf(q, sizeof q, ENTRY_SQL("%s"), BAD[i].sql_value);
-      sqlite3_prepare_v2(db, q, -1, &st, NULL);
+      blob_len = (int)n + 1;
+      value_sql = "?4";
     }
-    sqlite3_bind_int(st, 1, version);
-    sqlite3_bind_text(st, 2, BAD[i].key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, BAD[i].type);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      printf("setup insert %s failed: %s\n", BAD[i].key, sqlite3_errmsg(db));
+    if (insert_entry(db, 3 + (int)i, BAD[i].key, -1, BAD[i].type, value_sql, blob, blob_len,
+                     BAD[i].key))
       return 2;
-    }
-    sqlite3_finalize(st);
-    if (log_set(db, version, BAD[i].key, -1)) return 2;
   }
   /* A key longer than FORMAT.md 3 allows (with a good value): handed out,
    * it could be neither read nor deleted, since every call refuses it. */
   char long_key[PD_MAX_KEY_BYTES + 1];
   memset(long_key, 'k', sizeof long_key);
-  sqlite3_stmt *st;
-  sqlite3_prepare_v2(db, ENTRY_SQL("1"), -1, &st, NULL);
-  sqlite3_bind_int(st, 1, 3 + (int)NBAD);
-  sqlite3_bind_text(st, 2, long_key, (int)sizeof long_key, SQLITE_STATIC);
-  sqlite3_bind_int(st, 3, 2);
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    printf("setup insert of the long key failed: %s\n", sqlite3_errmsg(db));
+  if (insert_entry(db, 3 + (int)NBAD, long_key, (int)sizeof long_key, 2, "1", NULL, 0,
+                   "of the long key"))
     return 2;
-  }
-  sqlite3_finalize(st);
-  if (log_set(db, 3 + (int)NBAD, long_key, (int)sizeof long_key)) return 2;
   sqlite3_close(db);
 
   d = xu_open(path, NULL);
@@ -146,8 +152,10 @@ int main(void) {
            "iteration: %d good (want 2), %d decode errors (want %zu), %d other", good, bad,
            NBAD + 1, other);
   pd_changes *c = NULL;
+  char long_len[32]; /* "4097 bytes" */
+  snprintf(long_len, sizeof long_len, "%d bytes", PD_MAX_KEY_BYTES + 1);
   rc = pd_changes_open(&c, d, 2 + (int)NBAD);
-  XU_CHECK(rc == PD_EDECODE && strstr(pd_errmsg(d), "4097 bytes") != NULL,
+  XU_CHECK(rc == PD_EDECODE && strstr(pd_errmsg(d), long_len) != NULL,
            "the long key's log row: pd_changes_open gave %s: %s", pd_errstr(rc), pd_errmsg(d));
   pd_changes_free(c);
   pd_val g = pd_text("zzz_good", 8);

@@ -171,7 +171,7 @@ def test_open__file_of_the_original_permadict_is_named_as_such(db_path):
         Permadict(db_path)
     with open(db_path, "rb") as f:
         assert f.read() == before
-    assert sorted(os.listdir(os.path.dirname(db_path))) == ["test.db"]
+    assert sorted(os.listdir(os.path.dirname(db_path))) == [os.path.basename(db_path)]
 
 
 def test_transaction__commits_everything_at_once(db_path):
