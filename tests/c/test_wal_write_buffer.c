@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 6000 /* 12 MB */ };
 
@@ -17,14 +18,28 @@ static pd_val value_of(unsigned char *buf, int i, int round) {
   return pd_bytes(buf, VALUE_BYTES);
 }
 
+enum { KEY_BUF = 32 };
+
 static pd_val key_of(char *buf, const char *prefix, int i) {
-  int n = snprintf(buf, 32, "%s%d", prefix, i);
+  int n = snprintf(buf, KEY_BUF, "%s%d", prefix, i);
   return pd_text(buf, (size_t)n);
+}
+
+/* The premise of both tests: the transaction open on path has already
+ * written pages to the WAL, far more than the buffer's 128 KiB. */
+static void expect_pages_written_early(const char *path) {
+  char wal[4200];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  assert_int_equal(stat(wal, &st), 0);
+  if (st.st_size < 4 << 20)
+    fail_msg("the WAL holds %lld bytes before the commit: nothing was spilled",
+             (long long)st.st_size);
 }
 
 static void set_range(pd_dict *d, const char *prefix, int from, int to, int round) {
   unsigned char v[VALUE_BYTES];
-  char k[32];
+  char k[KEY_BUF];
   for (int i = from; i < to; i++) {
     pd_val key = key_of(k, prefix, i), value = value_of(v, i, round);
     TU_OK(d, pd_set(d, &key, &value));
@@ -33,7 +48,7 @@ static void set_range(pd_dict *d, const char *prefix, int from, int to, int roun
 
 static void expect_range(pd_dict *d, const char *prefix, int from, int to, int round) {
   unsigned char want[VALUE_BYTES];
-  char k[32];
+  char k[KEY_BUF];
   for (int i = from; i < to; i++) {
     pd_val key = key_of(k, prefix, i), got, expected = value_of(want, i, round);
     int rc = pd_get(d, &key, &got);
@@ -55,6 +70,7 @@ static void test_wal_write_buffer__commits_are_in_the_file_when_they_return(void
   set_range(w, "big", 0, BIG_TXN_SETS, 1);
   /* Inside the transaction, the pages written out early read back right. */
   expect_range(w, "big", 0, BIG_TXN_SETS, 1);
+  expect_pages_written_early(path);
   TU_OK(w, pd_commit(w));
   expect_range(r, "big", 0, BIG_TXN_SETS, 1);
   for (int i = 0; i < 50; i++) { /* small autocommits: a few frames each */
@@ -80,6 +96,7 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
   set_range(a, "base", 0, 10, 0);
   TU_OK(a, pd_begin(a));
   set_range(a, "gone", 0, BIG_TXN_SETS, 1);
+  expect_pages_written_early(path);
   TU_OK(a, pd_rollback(a));
   /* More than a wrote, in transactions of its own, over the same offsets. */
   for (int t = 0; t < 4; t++) {
@@ -91,7 +108,7 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
   pd_close(a);
   expect_range(b, "kept", 0, 8000, 2);
   expect_range(b, "base", 0, 10, 0);
-  char k[32];
+  char k[KEY_BUF];
   pd_val gone = key_of(k, "gone", 0);
   assert_int_equal(pd_contains(b, &gone), PD_ENOTFOUND);
   TU_OK(b, pd_check(b));

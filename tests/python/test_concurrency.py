@@ -231,11 +231,12 @@ def test_threads__gil_is_released_while_waiting_for_a_lock(db_path):
         assert len(ticks) > 20
 
 
-def _interrupt_when_blocked(holder, release):
+def _interrupt_when_blocked(holder):
     """In a thread: once the main thread sleeps in the core's busy back-off (the
     only sleep it does here), send this process SIGINT, then end holder's
     transaction, so the blocked call returns with a KeyboardInterrupt pending."""
     main = threading.get_native_id()
+    release = threading.Event()
 
     def interrupter():
         deadline = time.monotonic() + 30  # then no SIGINT, and the test fails, not hangs
@@ -257,7 +258,7 @@ def _interrupt_when_blocked(holder, release):
 
     threads = [threading.Thread(target=hold), threading.Thread(target=interrupter)]
     threads[0].start()
-    held.wait()
+    assert held.wait(30), "the holder never began its transaction"
     threads[1].start()
     return threads
 
@@ -265,12 +266,13 @@ def _interrupt_when_blocked(holder, release):
 def test_signals__ctrl_c_while_a_transaction_waits_to_begin_leaves_none_open(db_path):
     with Permadict(db_path, timeout=None) as d, Permadict(db_path) as holder, \
             Permadict(db_path) as other:
-        threads = _interrupt_when_blocked(holder, threading.Event())
+        threads = _interrupt_when_blocked(holder)
         with pytest.raises(KeyboardInterrupt):
             with d.transaction():  # begins once holder commits, then Ctrl-C is raised
                 d["x"] = 1
         for t in threads:
             t.join()
+        assert not d._lock._is_owned(), "the lock was released"
         assert "x" not in other
         d["y"] = 2  # committed at once, not joined to a transaction left open
         assert other["y"] == 2
@@ -285,7 +287,7 @@ def test_signals__ctrl_c_in_a_transactions_last_statement_rolls_it_back(db_path,
     locked = str(tmp_path / "locked.db")
     with Permadict(db_path) as d, Permadict(db_path) as other, \
             Permadict(locked, timeout=None) as blocked, Permadict(locked) as holder:
-        threads = _interrupt_when_blocked(holder, threading.Event())
+        threads = _interrupt_when_blocked(holder)
         with pytest.raises(KeyboardInterrupt):
             with d.transaction():
                 d["x"] = 1
