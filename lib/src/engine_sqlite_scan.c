@@ -81,13 +81,16 @@ int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *p
   for (int attempt = 0;; attempt++) {
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-      if ((rc = read_row(page, st, req->values))) break;
+      if ((rc = read_row(page, st, req->values))) {
+        if (rc == PD_ENOMEM) rc = pd__err(d, rc, "out of memory while iterating");
+        break;
+      }
       /* Only a full page has a next one; a copy of every key cost more
        * than the rest of the row's reading. */
       if (page->n < req->limit) continue;
       sqlite3_value *v = sqlite3_value_dup(sqlite3_column_value(st, 0));
       if (!v) {
-        rc = PD_ENOMEM;
+        rc = pd__err(d, PD_ENOMEM, "out of memory while iterating");
         break;
       }
       sqlite3_value_free(*last);
@@ -104,7 +107,6 @@ int pd__sq_scan_page(pd_dict *d, const pd__scan *req, void **cursor, pd__page *p
     break;
   }
   pd__stmt_done(st); /* ends the page's read transaction */
-  if (rc == PD_ENOMEM) return pd__err(d, rc, "out of memory while iterating");
   if (rc) return rc;
   for (size_t i = 0; i < page->n; i++) {
     pd__val_fix(&page->rows[i].key, &page->buf);

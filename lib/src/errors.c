@@ -82,11 +82,11 @@ int pd__map_sqlite_code(int src) {
 
 /* SQLite ends a transaction by itself on some errors (I/O, out of memory,
  * a full disk), also in a statement that only reads. An explicit
- * transaction it ended is given up (transactions.c): writing on would commit
- * each write alone. */
+ * transaction it ended is given up here, whatever the call (transactions.c):
+ * writing on would commit each write alone, and what the handle still holds
+ * of it (held sets, log rows) would be written by the next read. */
 static int txn_end_note(pd_dict *d, int rc) {
-  if (d->in_txn && !d->txn_failed_rc && d->db && sqlite3_get_autocommit(d->db))
-    d->txn_failed_rc = rc;
+  if (d->in_txn && d->db && sqlite3_get_autocommit(d->db)) return pd__txn_abandon(d, rc);
   return rc;
 }
 

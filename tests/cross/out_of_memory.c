@@ -72,60 +72,89 @@ static void workload(const char *path, int n) {
 }
 
 /* A set inside pd_begin is held and reported done before it is written
- * (engine_sqlite_sets.c). When writing it fails, at whichever later call,
- * the whole transaction is given up: that call says so, later writes are
- * refused, pd_commit commits nothing, and the file keeps what it had. */
+ * (engine_sqlite_sets.c). Each allocation of a later call is failed in turn
+ * (some make SQLite end the transaction by itself). When writing the held
+ * sets fails, the whole transaction is given up: that call says so, a later
+ * read neither sees nor writes them, later writes are refused and pd_commit
+ * commits nothing. When only the call's own read fails, the transaction
+ * goes on whole. A failed commit commits nothing. Either way the file keeps
+ * only what it had, once the transaction is over. */
 static void held_sets_lost_to_a_failure(const char *path) {
   static const char *const calls[] = {"get", "count", "iteration", "commit"};
   for (int when = 0; when < 4; when++) {
-    pd_dict *d = xu_open(path, NULL);
-    int64_t before = 0, after = 0;
-    XU_RC(pd_count(d, &before), PD_OK, d, "count before the transaction");
-    XU_RC(pd_begin(d), PD_OK, d, "begin");
-    for (int i = 0; i < 10; i++) {
-      pd_val k = pd_int(1000 + i), v = pd_int(i);
-      XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set that is held");
-    }
-    armed = 1;
-    countdown = 1;
-    fired = 0;
-    int rc;
-    if (when == 0) {
-      pd_val k = pd_int(1000), v;
-      rc = pd_get(d, &k, &v);
-    } else if (when == 1) {
-      rc = pd_count(d, &after);
-    } else if (when == 2) {
-      pd_iter *it = NULL;
-      rc = pd_iter_open(&it, d, NULL);
-      if (rc == PD_OK) {
-        pd_val k;
-        rc = pd_iter_next(it, &k, NULL);
-        pd_iter_free(it);
+    int n;
+    for (n = 1; n < 200; n++) {
+      pd_dict *d = xu_open(path, NULL);
+      int64_t before = 0, after = 0;
+      XU_RC(pd_count(d, &before), PD_OK, d, "count before the transaction");
+      XU_RC(pd_begin(d), PD_OK, d, "begin");
+      for (int i = 0; i < 10; i++) {
+        pd_val k = pd_int(1000 + i), v = pd_int(i);
+        XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set that is held");
       }
-    } else {
-      rc = pd_commit(d);
+      armed = 1;
+      countdown = n;
+      fired = 0;
+      int rc;
+      if (when == 0) {
+        pd_val k = pd_int(1000), v;
+        rc = pd_get(d, &k, &v);
+      } else if (when == 1) {
+        rc = pd_count(d, &after);
+      } else if (when == 2) {
+        pd_iter *it = NULL;
+        rc = pd_iter_open(&it, d, NULL);
+        if (rc == PD_OK) {
+          pd_val k;
+          rc = pd_iter_next(it, &k, NULL);
+          pd_iter_free(it);
+        }
+      } else {
+        rc = pd_commit(d);
+      }
+      armed = 0;
+      if (!fired) { /* every allocation of the call has been failed once */
+        XU_RC(rc, PD_OK, d, calls[when]);
+        if (pd_in_transaction(d)) XU_RC(pd_rollback(d), PD_OK, d, "rollback");
+        pd_close(d);
+        break;
+      }
+      XU_CHECK(rc == PD_ENOMEM || rc == PD_OK, "%s, N=%d: %s: %s", calls[when], n,
+               pd_errstr(rc), pd_errmsg(d));
+      if (rc == PD_OK) { /* the failure was retried inside the call */
+        if (pd_in_transaction(d)) XU_RC(pd_rollback(d), PD_OK, d, "rollback");
+        pd_close(d);
+        continue;
+      }
+      int given_up = strstr(pd_errmsg(d), "the transaction was rolled back") != NULL;
+      if (when != 3 && given_up) {
+        pd_val k = pd_int(1001), v;
+        XU_RC(pd_get(d, &k, &v), PD_ENOTFOUND, d, "a held key read after the failure");
+        pd_val k1 = pd_int(1), v1 = pd_int(1);
+        XU_RC(pd_set(d, &k1, &v1), PD_EMISUSE, d, "a set after the transaction was given up");
+        XU_RC(pd_commit(d), PD_ENOMEM, d, "commit of the given-up transaction");
+      } else if (when != 3) { /* the call's own read failed: the transaction goes on whole */
+        for (int i = 0; i < 10; i++) {
+          pd_val k = pd_int(1000 + i), v;
+          XU_RC(pd_get(d, &k, &v), PD_OK, d, "a held key after a failed read");
+          XU_CHECK(v.kind == PD_INT && v.u.i == i, "%s, N=%d: key %d reads back wrong",
+                   calls[when], n, 1000 + i);
+        }
+        XU_RC(pd_rollback(d), PD_OK, d, "rollback after a failed read");
+      }
+      XU_CHECK(!pd_in_transaction(d), "%s, N=%d: the transaction is still open", calls[when], n);
+      pd_close(d);
+      pd_dict *o = xu_open(path, NULL);
+      pd_val k = pd_int(1001), v;
+      XU_RC(pd_count(o, &after), PD_OK, o, "count after");
+      XU_CHECK(after == before, "%s, N=%d: %lld entries after, %lld before", calls[when], n,
+               (long long)after, (long long)before);
+      XU_RC(pd_get(o, &k, &v), PD_ENOTFOUND, o, "a held key of the given-up transaction");
+      pd_close(o);
     }
-    armed = 0;
-    XU_CHECK(fired == 1, "%s: %d allocation failures fired, want 1", calls[when], fired);
-    XU_RC(rc, PD_ENOMEM, d, calls[when]);
-    XU_CHECK(strstr(pd_errmsg(d), "the transaction was rolled back") != NULL,
-             "%s: the message does not say the transaction was given up: %s", calls[when],
-             pd_errmsg(d));
-    if (when != 3) {
-      pd_val k = pd_int(1), v = pd_int(1);
-      XU_RC(pd_set(d, &k, &v), PD_EMISUSE, d, "a set after the transaction was given up");
-      XU_RC(pd_commit(d), PD_ENOMEM, d, "commit of the given-up transaction");
-    }
-    XU_CHECK(!pd_in_transaction(d), "%s: the transaction is still open", calls[when]);
-    pd_close(d);
-    pd_dict *o = xu_open(path, NULL);
-    pd_val k = pd_int(1000), v;
-    XU_RC(pd_count(o, &after), PD_OK, o, "count after");
-    XU_CHECK(after == before, "%s: %lld entries after, %lld before", calls[when],
-             (long long)after, (long long)before);
-    XU_RC(pd_get(o, &k, &v), PD_ENOTFOUND, o, "a held key of the given-up transaction");
-    pd_close(o);
+    printf("%s: allocation failures injected at N = 1..%d\n", calls[when], n - 1);
+    XU_CHECK(n > 1 && n < 200, "%s: failures at N = 1..%d, want some and an end", calls[when],
+             n - 1);
   }
 }
 
