@@ -361,6 +361,9 @@ int pd__sq_connect(pd_dict *d) {
   d->fork_generation = pd__fork_generation_now();
   return PD_OK;
 fail:
+  /* namespace_attach's commit may have started the checkpoint thread, which
+   * must not outlive the handle that open_handle is about to free. */
+  pd__checkpointer_stop(d);
   pd__stmts_finalize(d);
   sqlite3_close_v2(d->db);
   d->db = NULL;

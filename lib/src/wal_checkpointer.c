@@ -54,6 +54,7 @@ struct pd__checkpointer {
   int frames;           /* a checkpoint asked for, of a WAL this long; 0: none */
   int stop;
   int started;          /* the thread runs */
+  unsigned generation;  /* the fork generation it was started in */
   /* The thread's alone: */
   sqlite3 *db;
   pd__sleep_budget budget;
@@ -125,6 +126,7 @@ static pd__checkpointer *start(pd_dict *d) {
   pd__checkpointer *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->d = d;
+  c->generation = pd__fork_generation_now();
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->wake, NULL);
   sigset_t all, old;
@@ -161,8 +163,9 @@ int pd__checkpointer_request(pd_dict *d, int frames) {
 void pd__checkpointer_stop(pd_dict *d) {
   pd__checkpointer *c = d->checkpointer;
   d->checkpointer = NULL;
-  /* d's generation is still its connection's: pd_reopen reconnects after. */
-  if (!c || d->fork_generation != pd__fork_generation_now()) return; /* inherited: left alone */
+  /* Its own generation, not d's: a child's pd_reopen that failed after its
+   * connection started a thread leaves d with the parent's. */
+  if (!c || c->generation != pd__fork_generation_now()) return; /* inherited: left alone */
   pthread_mutex_lock(&c->lock);
   c->stop = 1;
   pthread_cond_signal(&c->wake);
