@@ -5,7 +5,7 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h> /* types only: functions through dlsym, as testutil.c */
+#include <sqlite3.h> /* types only: functions through tu_sqlite_sym */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

@@ -129,8 +129,9 @@ static void test_held_sets__reads_inside_the_transaction_see_them(void **state) 
       }
       int op = (int)(next_random(&seed) % 20);
       /* Even runs mostly add keys 50..399, odd runs mostly rewrite 0..99
-       * (with repeats inside one batch), so both ways of writing a full
-       * batch run, and switch. */
+       * (with repeats inside one batch; run 7 follows the clear, so its
+       * keys are mostly new), so that full batches of mostly old and of
+       * mostly new keys alternate. */
       int i = r % 2 == 0 ? 50 + (int)(next_random(&seed) % 350)
                          : (int)(next_random(&seed) % 100);
       if (op == 0 && !batch_edge && m->value[i] >= 0) delete_key(d, m, i);

@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum { WRITERS = 4, COMMITS_EACH = 5000 };
@@ -33,15 +32,12 @@ static void test_wal_size__four_processes_committing_nonstop_keep_it_bounded(voi
   pd_val k = pd_text("counter", 7), out;
   TU_OK(d, pd_get(d, &k, &out));
   assert_int_equal(out.u.i, WRITERS * COMMITS_EACH);
-  char wal[4096];
-  snprintf(wal, sizeof wal, "%s-wal", shared_path);
-  struct stat st;
-  assert_int_equal(stat(wal, &st), 0);
+  off_t wal_bytes = tu_wal_bytes(shared_path);
   const off_t never_restarted = (off_t)2 * WRITERS * COMMITS_EACH * 4120;
   print_message("WAL high-water mark: %lld bytes (%lld if it never restarts)\n",
-                (long long)st.st_size, (long long)never_restarted);
-  if (st.st_size > never_restarted / 5 * 3)
-    fail_msg("the WAL grew to %lld bytes (%lld if it never restarts)", (long long)st.st_size,
+                (long long)wal_bytes, (long long)never_restarted);
+  if (wal_bytes > never_restarted / 5 * 3)
+    fail_msg("the WAL grew to %lld bytes (%lld if it never restarts)", (long long)wal_bytes,
              (long long)never_restarted);
   TU_OK(d, pd_check(d));
   pd_close(d);
@@ -67,12 +63,9 @@ static void test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart(void **
     TU_OK(d, pd_set(d, &k, &v));
   }
   TU_OK(d, pd_commit(d));
-  char wal[4096];
-  snprintf(wal, sizeof wal, "%s-wal", path);
-  struct stat st;
-  assert_int_equal(stat(wal, &st), 0);
+  off_t wal_bytes = tu_wal_bytes(path);
   const off_t limit = (off_t)64 << 20;
-  if (st.st_size <= limit) fail_msg("the burst made a WAL of only %lld bytes", (long long)st.st_size);
+  if (wal_bytes <= limit) fail_msg("the burst made a WAL of only %lld bytes", (long long)wal_bytes);
   /* The burst's checkpoint runs in the handle's checkpoint thread
    * (wal_checkpointer.c): the first commit after it has copied the WAL back
    * starts the WAL again from the beginning. 10 s is far beyond the copy of
@@ -82,13 +75,13 @@ static void test_wal_size__a_burst_s_wal_is_cut_back_at_its_next_restart(void **
   for (;;) {
     TU_OK(d, pd_set(d, &k, &one));
     commits++;
-    assert_int_equal(stat(wal, &st), 0);
-    if (st.st_size <= limit || commits >= 1000) break;
+    wal_bytes = tu_wal_bytes(path);
+    if (wal_bytes <= limit || commits >= 1000) break;
     usleep(10000);
   }
-  print_message("WAL after %d commits: %lld bytes\n", commits, (long long)st.st_size);
-  if (st.st_size > limit)
-    fail_msg("the WAL kept %lld bytes after %d commits", (long long)st.st_size, commits);
+  print_message("WAL after %d commits: %lld bytes\n", commits, (long long)wal_bytes);
+  if (wal_bytes > limit)
+    fail_msg("the WAL kept %lld bytes after %d commits", (long long)wal_bytes, commits);
   TU_OK(d, pd_get(d, &k, &one));
   assert_int_equal(one.u.i, 1);
   pd_close(d);

@@ -104,6 +104,14 @@ int tu_incr_counter(const char *path, int n) {
   return 0;
 }
 
+off_t tu_wal_bytes(const char *path) {
+  char wal[4200];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  if (stat(wal, &st) != 0) fail_msg("no WAL at %s", wal);
+  return st.st_size;
+}
+
 void *tu_sqlite_sym(const char *name) {
   static void *lib;
   if (!lib) lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_GLOBAL);

@@ -44,6 +44,9 @@ int tu_sql(const char *path, const char *sql);
 /* The first column of the first row of sql (fails the test without one). */
 int64_t tu_sql_int(const char *path, const char *sql);
 
+/* The size of path's WAL (path + "-wal"); fails the test when there is none. */
+off_t tu_wal_bytes(const char *path);
+
 /* A function of libsqlite3, loaded with dlopen (the tests link only
  * libpermadict); fails the test when it cannot be found. */
 void *tu_sqlite_sym(const char *name);

@@ -152,7 +152,7 @@ int main(void) {
            "iteration: %d good (want 2), %d decode errors (want %zu), %d other", good, bad,
            NBAD + 1, other);
   pd_changes *c = NULL;
-  char long_len[32]; /* "4097 bytes" */
+  char long_len[32]; /* "<PD_MAX_KEY_BYTES + 1> bytes" */
   snprintf(long_len, sizeof long_len, "%d bytes", PD_MAX_KEY_BYTES + 1);
   rc = pd_changes_open(&c, d, 2 + (int)NBAD);
   XU_CHECK(rc == PD_EDECODE && strstr(pd_errmsg(d), long_len) != NULL,

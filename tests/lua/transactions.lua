@@ -164,14 +164,14 @@ T.case("a transaction function that yields is rolled back, not left open", funct
   T.eq(other.yq, 1)
 end)
 
-T.case("an error from a debug hook as the transaction begins or ends leaves none open", function()
+T.case("no instruction of permadict.lua runs with a transaction open outside its function", function()
   -- A count hook that enforces a time limit raises at whatever Lua instruction
-  -- runs; this one raises at the first instruction of permadict.lua's own code
-  -- while a transaction is open outside the transaction function: before it
-  -- runs, or after it returned.
-  -- Since core.transaction_call begins, calls and commits in C there is no
-  -- such instruction: the hook must run in permadict.lua (library_hook_calls) and
-  -- never find the transaction open there.
+  -- runs. Were any of permadict.lua's own to run while the transaction is
+  -- open but its function is not (before it runs, or after it returned), an
+  -- error raised there could leave it open. core.transaction_call begins,
+  -- calls and commits in C, so there is none: the hook below must run in
+  -- permadict.lua (library_hook_calls) and never find the transaction open
+  -- there, or it raises.
   local phase, ran, in_fn, library_hook_calls
   local function fire_in_library()
     local info = debug.getinfo(2, "S")
