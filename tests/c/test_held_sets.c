@@ -112,6 +112,7 @@ static void test_held_sets__reads_inside_the_transaction_see_them(void **state) 
   int64_t before = m->version;
 
   unsigned seed = 12345;
+  int deletes = 0;
   TU_OK(d, pd_begin(d));
   /* Runs of sets between reads: shorter than a batch, exactly one, longer
    * than one (flushed by the 64th set, the rest by the read), and two. A
@@ -134,11 +135,16 @@ static void test_held_sets__reads_inside_the_transaction_see_them(void **state) 
        * mostly new keys alternate. */
       int i = r % 2 == 0 ? 50 + (int)(next_random(&seed) % 350)
                          : (int)(next_random(&seed) % 100);
-      if (op == 0 && !batch_edge && m->value[i] >= 0) delete_key(d, m, i);
-      else set_key(d, m, i, (int64_t)r * 100000 + s);
+      if (op == 0 && !batch_edge && m->value[i] >= 0) {
+        delete_key(d, m, i);
+        deletes++;
+      } else {
+        set_key(d, m, i, (int64_t)r * 100000 + s);
+      }
     }
     check_reads(d, m);
   }
+  assert_true(deletes > 0); /* the deletes between held sets did happen */
   /* An increment reads and rewrites a key held a moment ago. */
   set_key(d, m, 3, 41);
   char kb[16];

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 
 enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 6000 /* 12 MB */ };
 
@@ -31,6 +32,38 @@ static void expect_pages_written_early(const char *path) {
   if (wal_bytes < 4 << 20)
     fail_msg("the WAL holds %lld bytes before the commit: nothing was spilled",
              (long long)wal_bytes);
+}
+
+/* The WAL header's checkpoint sequence number (walformat: bytes 12-15, big
+ * endian), which every restart of the WAL increments. */
+static uint32_t wal_restarts(const char *path) {
+  char wal[4200];
+  unsigned char h[16];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  FILE *f = fopen(wal, "rb");
+  if (!f || fread(h, 1, sizeof h, f) != sizeof h) fail_msg("cannot read the header of %s", wal);
+  fclose(f);
+  return (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15];
+}
+
+/* A connection of SQLite's own holding one read snapshot: while it is open
+ * no checkpoint can finish and restart the WAL. */
+static void *reader_hold(const char *path) {
+  int (*open_v2)(const char *, void **, int, const char *) =
+      (int (*)(const char *, void **, int, const char *))tu_sqlite_sym("sqlite3_open_v2");
+  int (*exec)(void *, const char *, void *, void *, char **) =
+      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
+  void *db = NULL;
+  assert_int_equal(open_v2(path, &db, 0x1 /* SQLITE_OPEN_READONLY */, NULL), 0);
+  assert_int_equal(exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL), 0);
+  return db;
+}
+
+static void reader_release(void *db) {
+  int (*exec)(void *, const char *, void *, void *, char **) =
+      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
+  assert_int_equal(exec(db, "COMMIT", NULL, NULL, NULL), 0);
+  assert_int_equal(((int (*)(void *))tu_sqlite_sym("sqlite3_close"))(db), 0);
 }
 
 static void set_range(pd_dict *d, const char *prefix, int from, int to, int round) {
@@ -90,6 +123,11 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
   const char *path = tu_path(dir, "r.db");
   pd_dict *a = tu_open(path, NULL), *b = tu_open(path, NULL);
   set_range(a, "base", 0, 10, 0);
+  /* b's frames must stay where a's were: a restart would move them to the
+   * start of the WAL, and a stale write of a's at its old offset would then
+   * land where nobody reads. */
+  void *reader = reader_hold(path);
+  uint32_t restarts = wal_restarts(path);
   TU_OK(a, pd_begin(a));
   set_range(a, "gone", 0, BIG_TXN_SETS, 1);
   expect_pages_written_early(path);
@@ -101,6 +139,8 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
     TU_OK(b, pd_commit(b));
   }
   set_range(a, "after", 0, 3, 3); /* a writes again */
+  if (wal_restarts(path) != restarts) fail_msg("the WAL restarted although a reader held it");
+  reader_release(reader);
   pd_close(a);
   expect_range(b, "kept", 0, 8000, 2);
   expect_range(b, "base", 0, 10, 0);

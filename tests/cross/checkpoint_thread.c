@@ -33,10 +33,21 @@ static int big_transaction(pd_dict *d, int tag) {
   return rc == PD_OK ? pd_commit(d) : rc;
 }
 
-/* Waits up to 10 s for a sync by any thread beyond the first `since`. */
+/* Syncs by threads other than this one. */
+static int syncs_elsewhere(void) { return fault_vfs_syncs_all() - fault_vfs_syncs_here(); }
+
+/* Waits up to 10 s for a sync by another thread beyond the first `since`. */
 static int synced_since(int since) {
-  for (int i = 0; i < 1000 && fault_vfs_syncs_all() == since; i++) usleep(10000);
-  return fault_vfs_syncs_all() > since;
+  for (int i = 0; i < 1000 && syncs_elsewhere() == since; i++) usleep(10000);
+  return syncs_elsewhere() > since;
+}
+
+/* v is the value big_transaction wrote with tag, whole. */
+static int holds_tag(const pd_val *v, int tag) {
+  char want[VALUE_BYTES];
+  memset(want, 'a' + tag, sizeof want);
+  return v->kind == PD_BYTES && v->u.s.len == VALUE_BYTES &&
+         memcmp(v->u.s.ptr, want, VALUE_BYTES) == 0;
 }
 
 static void all_keys_are(const char *path, int tag) {
@@ -45,9 +56,7 @@ static void all_keys_are(const char *path, int tag) {
   int wrong = 0;
   for (int i = 0; i < KEYS; i++) {
     pd_val k = pd_int(i), v;
-    if (pd_get(d, &k, &v) != PD_OK || v.kind != PD_BYTES || v.u.s.len != VALUE_BYTES ||
-        ((const char *)v.u.s.ptr)[0] != 'a' + tag)
-      wrong++;
+    if (pd_get(d, &k, &v) != PD_OK || !holds_tag(&v, tag)) wrong++;
   }
   XU_CHECK(wrong == 0, "%d of %d keys missing or wrong", wrong, KEYS);
   pd_close(d);
@@ -57,12 +66,12 @@ static void commit_does_not_checkpoint(const char *path) {
   pd_dict *d = xu_open(path, NULL);
   pd_val k = pd_text("first", 5), one = pd_int(1);
   XU_RC(pd_set(d, &k, &one), PD_OK, d, "first commit (starts the WAL)");
-  int here = fault_vfs_syncs_here(), all = fault_vfs_syncs_all();
+  int here = fault_vfs_syncs_here(), elsewhere = syncs_elsewhere();
   XU_RC(big_transaction(d, 0), PD_OK, d, "big transaction");
   XU_CHECK(fault_vfs_syncs_here() == here,
            "the committing thread synced %d times: it ran the checkpoint itself",
            fault_vfs_syncs_here() - here);
-  XU_CHECK(synced_since(all), "no thread synced within 10 s: no checkpoint ran");
+  XU_CHECK(synced_since(elsewhere), "no other thread synced within 10 s: no checkpoint ran");
   /* Another big commit, then close at once: close waits for the thread. */
   XU_RC(big_transaction(d, 1), PD_OK, d, "second big transaction");
   pd_close(d);
@@ -71,10 +80,15 @@ static void commit_does_not_checkpoint(const char *path) {
 
 static void forked_child_reopens(const char *path) {
   pd_dict *d = xu_open(path, NULL);
-  int all = fault_vfs_syncs_all();
+  int elsewhere = syncs_elsewhere();
   XU_RC(big_transaction(d, 2), PD_OK, d, "parent's big transaction");
-  XU_CHECK(synced_since(all), "the parent's checkpoint thread never synced");
+  XU_CHECK(synced_since(elsewhere), "the parent's checkpoint thread never synced");
   pid_t pid = fork();
+  XU_CHECK(pid >= 0, "fork failed");
+  if (pid < 0) {
+    pd_close(d);
+    return;
+  }
   if (pid == 0) {
     alarm(20); /* a hang in reopen or close fails instead of blocking ctest */
     int rc = pd_reopen(d);
@@ -82,13 +96,12 @@ static void forked_child_reopens(const char *path) {
     pd_close(d);
     _exit(rc == PD_OK ? 0 : 1);
   }
-  int st;
-  waitpid(pid, &st, 0);
+  int st = 0;
+  XU_CHECK(waitpid(pid, &st, 0) == pid, "waitpid failed");
   XU_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: status %d", st);
   pd_val k = pd_int(0), v;
   XU_RC(pd_get(d, &k, &v), PD_OK, d, "parent's get after the child");
-  XU_CHECK(v.kind == PD_BYTES && ((const char *)v.u.s.ptr)[0] == 'a' + 3,
-           "the parent does not see the child's commit");
+  XU_CHECK(holds_tag(&v, 3), "the parent does not see the child's commit");
   pd_close(d);
   all_keys_are(path, 3);
 }

@@ -79,6 +79,7 @@ static void from_json(const uint8_t *data, size_t size) {
   pd_val v;
   int rc = jv_to_value(j, enc, &v, &err);
   check_converted(rc, &v, 0, &err);
+  err.text[0] = '\0'; /* a refusal must give its own reason, not the value's */
   rc = jv_to_key(j, enc, &v, &err);
   check_converted(rc, &v, 1, &err);
   json_decref(j);
