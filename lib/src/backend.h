@@ -112,13 +112,21 @@ int pd__sq_ns_flush(pd_dict *d);
  * giving the transaction up when that fails (pd__txn_abandon); discard
  * drops them (rollback); free releases the memory (disconnect). upsert_one
  * writes one set at once as version's change; *added: its key was new. */
-int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value);
 int pd__sq_set_hold(pd_dict *d, const pd_val *value);
-int pd__sq_sets_flush(pd_dict *d);
+int pd__sq_sets_write(pd_dict *d);
 void pd__sq_sets_discard(pd_dict *d);
 void pd__sq_sets_free(pd_dict *d);
 int pd__sq_upsert_one(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value,
                       int *added);
+/* Inline: every get and every autocommit put asks, and outside pd_begin
+ * the answer is always no. */
+static inline int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value) {
+  size_t bytes = (pd__val_has_bytes(key) ? key->u.s.len : 0) +
+                 (pd__val_has_bytes(value) ? value->u.s.len : 0);
+  /* Outside pd_begin a set is a write scope of its own: written at once. */
+  return d->in_txn && bytes <= PD__SET_HOLD_BYTES;
+}
+static inline int pd__sq_sets_flush(pd_dict *d) { return d->set_n ? pd__sq_sets_write(d) : PD_OK; }
 /* FORMAT.md 2 and 5: the rowid of the newest row in the slot whose first
  * rowid is base (SQL), which is the newest change log row, carrying the
  * namespace's count and version (NULL when it has none). */

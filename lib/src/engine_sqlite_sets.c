@@ -12,8 +12,8 @@
  *
  * Nothing outside the transaction can see the difference. Inside it, every
  * operation that reads or changes items or the log writes the held sets
- * first (pd__sq_sets_flush; pd__sq_ns_flush, the log's door, opens with it),
- * so a read sees every earlier set. Rollback drops them.
+ * first (pd__sq_sets_flush; pd__sq_log_flush, the log's door, opens with
+ * it), so a read sees every earlier set. Rollback drops them.
  *
  * The count: each set's log row carries the count after it, which depends
  * on whether its key was new, and a 64-row upsert does not tell which rows
@@ -39,13 +39,6 @@
 #include <string.h>
 
 #include "backend.h"
-
-static size_t bytes_of(const pd_val *v) { return pd__val_has_bytes(v) ? v->u.s.len : 0; }
-
-int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value) {
-  /* Outside pd_begin a set is a write scope of its own: written at once. */
-  return d->in_txn && bytes_of(key) + bytes_of(value) <= PD__SET_HOLD_BYTES;
-}
 
 int pd__sq_set_hold(pd_dict *d, const pd_val *value) {
   pd_val *v = &d->held_values[d->set_n];
@@ -80,11 +73,13 @@ int pd__sq_upsert_one(pd_dict *d, int64_t version, const pd_val *key, const pd_v
   return PD_OK;
 }
 
-/* Held set i: its log row (the held sets' rows are the newest set_n:
- * nothing else changes the namespace while sets are held, since it writes
- * them first), key and value with their bytes where they are now. */
+/* The held sets' log rows: the newest set_n (nothing else changes the
+ * namespace while sets are held, since it writes them first). */
+static pd__log_row *held_rows(const pd_dict *d) { return d->log_rows + d->log_n - d->set_n; }
+
+/* Held set i: its log row, key and value with their bytes where they are now. */
 static const pd__log_row *held_at(const pd_dict *d, size_t i, pd_val *key, pd_val *value) {
-  const pd__log_row *row = &d->log_rows[d->log_n - d->set_n + i];
+  const pd__log_row *row = &held_rows(d)[i];
   *key = pd__sq_log_key(d, row);
   *value = d->held_values[i];
   pd__val_fix(value, &d->set_bytes);
@@ -107,7 +102,7 @@ static int find_new_entries(pd_dict *d, int *added) {
   int rc = PD_OK;
   sqlite3_stmt *st = pd__stmt(d, PD__ST_NEW_ENTRIES, &rc);
   if (!st) return rc;
-  const pd__log_row *rows = d->log_rows + d->log_n - PD__SET_BATCH;
+  const pd__log_row *rows = held_rows(d); /* a full batch: PD__SET_BATCH */
   sqlite3_bind_int64(st, 1, d->ns_id);
   sqlite3_bind_int64(st, 2, pd__entry_rowid(d, rows[0].version));
   sqlite3_bind_int64(st, 3, pd__entry_rowid(d, rows[PD__SET_BATCH - 1].version));
@@ -141,10 +136,9 @@ static int write_batch(pd_dict *d, int *added) {
   return find_new_entries(d, added);
 }
 
-int pd__sq_sets_flush(pd_dict *d) {
+int pd__sq_sets_write(pd_dict *d) {
   size_t n = d->set_n;
-  if (!n) return PD_OK;
-  pd__log_row *rows = d->log_rows + d->log_n - n; /* theirs (held_at) */
+  pd__log_row *rows = held_rows(d);
   int added[PD__SET_BATCH] = {0};
   int rc = n == PD__SET_BATCH && !d->sets_mostly_old ? write_batch(d, added)
                                                      : write_each(d, added);
@@ -165,7 +159,6 @@ void pd__sq_sets_discard(pd_dict *d) {
   d->set_bytes.len = 0;
 }
 
-void pd__sq_sets_free(pd_dict *d) {
-  pd__sq_sets_discard(d);
+void pd__sq_sets_free(pd_dict *d) { /* after pd__sq_ns_forget discarded them */
   pd__buf_free(&d->set_bytes);
 }

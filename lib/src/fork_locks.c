@@ -28,9 +28,11 @@
  * BEGIN IMMEDIATEs (a write transaction, creating a namespace), fails it at
  * once with PD_EFORKED instead of waiting out its timeout.
  *
- * Every SQLite connection on a file is registered here while it is open,
- * and forever once a child has inherited it: the record of a grandchild
- * holds it too.
+ * Every handle's SQLite connection on a file is registered here while it is
+ * open, and forever once a child has inherited it: the record of a
+ * grandchild holds it too. (A checkpoint thread's connection is not: the
+ * handle's own, registered, is open on the same file for the thread's
+ * whole life, and a child never inherits the thread.)
  */
 #include <errno.h>
 #include <fcntl.h>

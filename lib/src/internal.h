@@ -157,7 +157,6 @@ typedef enum pd__stmt_id {
 #define PD__SET_BATCH 64
 #define PD__SET_HOLD_BYTES 16384
 
-
 /* One change log row not yet written (engine_sqlite_log.c); its key bytes
  * live in pd_dict.log_keys at key_at. key_kind is PD_NULL for a clear. */
 typedef struct pd__log_row {
@@ -378,12 +377,10 @@ int pd__checkpointer_request(pd_dict *d, int frames);
 /* Stops d's checkpoint thread, waiting for a checkpoint in progress; with
  * the fork gate held, so that the thread's end never overlaps a fork(). */
 void pd__checkpointer_stop(pd_dict *d);
-/* The PRAGMA that bounds the WAL file's size, for every connection. */
-extern const char pd__wal_size_pragma[];
 /* The PRAGMA synchronous of a connection to a file opened with durable
  * (engine_sqlite_open.c, caveat "Durability"). */
 const char *pd__synchronous_pragma(int durable);
-/* wal_writeback.c: from the WAL hook of a commit that ran no checkpoint. */
+/* wal_writeback.c: from the WAL hook of a commit that asked for no checkpoint. */
 void pd__wal_writeback_init(pd_dict *d);
 void pd__wal_writeback_after_commit(pd_dict *d, sqlite3 *db, int frames);
 void pd__wal_writeback_close(pd_dict *d);

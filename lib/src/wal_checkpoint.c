@@ -47,7 +47,7 @@
  * while any handle keeps the file open (the last close deletes the WAL) it
  * keeps the size of its largest burst: a worker that once committed 80 MB in
  * one transaction kept an 80 MB WAL for good. journal_size_limit has SQLite
- * cut it back to 64 MiB (pd__wal_size_pragma) at the first commit after a
+ * cut it back to 64 MiB (WAL_SIZE_PRAGMA) at the first commit after a
  * restart. The limit is above the 30-59 MB that 4 processes committing
  * nonstop reach (test_wal_size.c), so steady use never pays for shrinking
  * and growing the file again (an fdatasync that must also write the file's new size).
@@ -62,7 +62,7 @@
 #define RESTART_FRAMES (2 * CHECKPOINT_FRAMES)
 #define RESTART_SLEEP_US 5000
 
-const char pd__wal_size_pragma[] = "PRAGMA journal_size_limit = 67108864"; /* 64 MiB */
+#define WAL_SIZE_PRAGMA "PRAGMA journal_size_limit = 67108864" /* 64 MiB */
 
 void pd__checkpoint_run(sqlite3 *db, int frames, pd__sleep_budget *budget) {
   /* Best effort, like SQLite's own auto-checkpoint: a checkpoint that
@@ -101,5 +101,5 @@ void pd__checkpoint_install(pd_dict *d) {
   sqlite3_wal_hook(d->db, wal_hook, d);
   /* Best effort: it only sets this connection's limit, and without it the
    * WAL is merely larger than it needs to be. */
-  sqlite3_exec(d->db, pd__wal_size_pragma, NULL, NULL, NULL);
+  sqlite3_exec(d->db, WAL_SIZE_PRAGMA, NULL, NULL, NULL);
 }

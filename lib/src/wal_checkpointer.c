@@ -80,12 +80,12 @@ static sqlite3 *connect_same_file(pd__checkpointer *c) {
    * which another file could have been renamed into place. */
   if (rc == SQLITE_OK && !same_file(c)) rc = SQLITE_CANTOPEN;
   if (rc == SQLITE_OK) sqlite3_busy_handler(db, busy_handler, c);
-  /* The checkpoint's syncs follow synchronous; the WAL's size limit is
-   * applied by whichever connection restarts it. Reading the schema's
-   * version opens the WAL: until then a checkpoint does nothing. */
+  /* The checkpoint's syncs follow synchronous. (The WAL's size limit needs
+   * no setting here: SQLite applies it in the first commit after a restart,
+   * and this connection never commits.) Reading the schema's version opens
+   * the WAL: until then a checkpoint does nothing. */
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db, pd__synchronous_pragma(c->d->opts.durable), NULL, NULL, NULL);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, pd__wal_size_pragma, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
@@ -150,7 +150,6 @@ static pd__checkpointer *start(pd_dict *d) {
 }
 
 int pd__checkpointer_request(pd_dict *d, int frames) {
-  if (!d->real_path) return 0; /* ":memory:" has no WAL to checkpoint */
   if (!d->checkpointer && !(d->checkpointer = start(d))) return 0;
   pd__checkpointer *c = d->checkpointer;
   pthread_mutex_lock(&c->lock);

@@ -130,28 +130,11 @@ static int wal_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off) {
   return w->real->pMethods->xRead(w->real, p, amt, off);
 }
 
-static int wal_truncate(sqlite3_file *f, sqlite3_int64 size) {
-  int rc = flush((wal_file *)f);
-  return rc ? rc : real_of(f)->pMethods->xTruncate(real_of(f), size);
-}
-
-static int wal_sync(sqlite3_file *f, int flags) {
-  int rc = flush((wal_file *)f);
-  return rc ? rc : real_of(f)->pMethods->xSync(real_of(f), flags);
-}
-
-static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size) {
-  int rc = flush((wal_file *)f);
-  return rc ? rc : real_of(f)->pMethods->xFileSize(real_of(f), size);
-}
-
 static int wal_close(sqlite3_file *f) {
   wal_file *w = (wal_file *)f;
   /* Nothing left here belongs to a commit (see the top of the file). */
   if (w->main) w->main->wal = NULL;
   sqlite3_free(w->buf);
-  w->buf = NULL;
-  w->len = 0;
   return w->real->pMethods->xClose(w->real);
 }
 
@@ -202,6 +185,23 @@ static int pass_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out) {
 }
 static int pass_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
   return real_of(f)->pMethods->xUnfetch(real_of(f), off, p);
+}
+
+/* ---- the WAL's calls that need its buffer written first ---- */
+
+static int wal_truncate(sqlite3_file *f, sqlite3_int64 size) {
+  int rc = flush((wal_file *)f);
+  return rc ? rc : pass_truncate(f, size);
+}
+
+static int wal_sync(sqlite3_file *f, int flags) {
+  int rc = flush((wal_file *)f);
+  return rc ? rc : pass_sync(f, flags);
+}
+
+static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size) {
+  int rc = flush((wal_file *)f);
+  return rc ? rc : pass_file_size(f, size);
 }
 
 /* ---- the database file: its write-lock release drops the WAL's buffer ---- */

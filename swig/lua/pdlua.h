@@ -80,7 +80,6 @@ typedef struct pdlua_iter {
 /* The open pd_dict at idx; raises "attempt to use a closed permadict" or a
  * type error. */
 pd_dict *pdlua_check_dict(lua_State *L, int idx);
-pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx);
 /* Wraps a freshly opened handle in a new userdata on the stack. */
 void pdlua_push_dict(lua_State *L, pd_dict *d);
 

@@ -128,10 +128,6 @@ static inline pd_dict *test_dict(lua_State *L, int idx) {
   return u->d;
 }
 
-pdlua_dict *pdlua_check_dict_ud(lua_State *L, int idx) {
-  return test_dict_ud(L, idx);
-}
-
 pd_dict *pdlua_check_dict(lua_State *L, int idx) {
   return test_dict(L, idx);
 }
@@ -170,12 +166,12 @@ static void dict_close(pdlua_dict *u) {
 }
 
 int pdlua_dict_close(lua_State *L) {
-  dict_close(pdlua_check_dict_ud(L, 1)); /* closing twice is harmless */
+  dict_close(test_dict_ud(L, 1)); /* closing twice is harmless */
   return 0;
 }
 
 int pdlua_dict_is_closed(lua_State *L) {
-  lua_pushboolean(L, pdlua_check_dict_ud(L, 1)->d == NULL);
+  lua_pushboolean(L, test_dict_ud(L, 1)->d == NULL);
   return 1;
 }
 
@@ -189,7 +185,7 @@ static int dict_gc(lua_State *L) {
 void pdlua_push_iter(lua_State *L, pd_iter *it, int dict_idx, int values) {
   if (dict_idx < 0)
     dict_idx = lua_gettop(L) + dict_idx + 1;
-  pdlua_dict *owner = pdlua_check_dict_ud(L, dict_idx);
+  pdlua_dict *owner = test_dict_ud(L, dict_idx);
   pdlua_iter *i = (pdlua_iter *)lua_newuserdata(L, sizeof *i);
   i->it = it;
   i->owner = owner;
@@ -350,12 +346,8 @@ static void set_mark(lua_State *L, int marked) {
  * Returns true and fn's results once committed; false and the error (fn's,
  * or the commit's message) once rolled back; raises if begin fails. */
 int pdlua_transaction_call(lua_State *L) {
-  pdlua_dict *u = test_dict_ud(L, 1); /* kept: u->d is read again after fn */
-  pd_dict *d = u->d;
-  if (!d) {
-    lua_pushstring(L, closed_message);
-    return lua_error(L);
-  }
+  pd_dict *d = test_dict(L, 1);
+  pdlua_dict *u = (pdlua_dict *)lua_touserdata(L, 1); /* u->d is read again after fn */
   luaL_checkany(L, 2); /* any callable: lua_pcall honours __call */
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);

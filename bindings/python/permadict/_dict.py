@@ -979,8 +979,7 @@ class Permadict(_core.PermadictBase, collections.abc.MutableMapping):
 
 
 def _in_own_transaction(d: Permadict, pid: int) -> bool:
-    """Whether d's handle is process pid's own connection and inside a transaction
-    (a child forked inside one inherits a handle that says so, but it is the parent's)."""
+    """Whether d's handle is process pid's own connection and inside a transaction."""
     return d._h is not None and d._pid == pid and _core.in_transaction(d._h)
 
 
