@@ -30,6 +30,18 @@
  *    later write of ours would overwrite. The write lock is released through
  *    the database file's xShmLock, so the database file is wrapped too, and
  *    each WAL knows its database file (sqlite3_database_file_object).
+ *  - At a commit that rewrote frames in place, SQLite recomputes the
+ *    checksum of every frame from the first rewritten one on
+ *    (walRewriteChecksums): it reads each whole frame and writes its header
+ *    back, two calls a frame. Such a read, while this connection holds the
+ *    write lock, fills the buffer with the frames that follow instead (a
+ *    read-ahead window), and their new headers are written into it and go
+ *    to the file when the window moves on. Nobody else can change the WAL
+ *    while the lock is held, and the rewrite ends with the commit frame's
+ *    header, the one with a database size, whose write writes the window
+ *    before it returns: after it SQLite publishes the commit without
+ *    another call here. Recovery (walIndexRecover) reads whole frames under
+ *    the write lock too, and gets the same read-ahead.
  * So the file always reads as if every write had gone straight to it, for
  * everyone who may read it. Only main database and WAL files are wrapped;
  * every other file SQLite opens is the default VFS's own.
@@ -58,7 +70,8 @@ typedef struct wal_file wal_file;
 typedef struct {
   sqlite3_file base;
   sqlite3_file *real;
-  wal_file *wal; /* this connection's WAL, while it is open */
+  wal_file *wal;     /* this connection's WAL, while it is open */
+  int write_locked;  /* this connection holds the WAL's write lock */
 } main_file;
 
 struct wal_file {
@@ -69,6 +82,10 @@ struct wal_file {
   sqlite3_int64 start; /* the file offset of buf[0] */
   int len;
   int commit_header; /* the last write was a commit frame's header */
+  /* buf holds a read-ahead of the file, not writes to make; only its part
+   * from dirty_from to dirty_to has been written into since. */
+  int window;
+  int dirty_from, dirty_to;
 };
 
 #define ROUND8(n) (((n) + 7) & ~(size_t)7)
@@ -79,13 +96,24 @@ static sqlite3_file *real_of(sqlite3_file *f) { return ((main_file *)f)->real; }
 
 /* ---- the WAL: writes gathered ---- */
 
+/* Writes what the buffer holds that the file does not, and empties it. */
 static int flush(wal_file *w) {
-  if (!w->len) return SQLITE_OK;
-  int rc = w->real->pMethods->xWrite(w->real, w->buf, w->len, w->start);
+  int from = w->window ? w->dirty_from : 0, to = w->window ? w->dirty_to : w->len;
+  int rc = SQLITE_OK;
+  if (to > from) rc = w->real->pMethods->xWrite(w->real, w->buf + from, to - from, w->start + from);
   /* Kept on failure: these frames may belong to a transaction that goes
    * on, and a later commit must write them or fail. */
-  if (rc == SQLITE_OK) w->len = 0;
+  if (rc == SQLITE_OK) {
+    w->len = 0;
+    w->window = 0;
+  }
   return rc;
+}
+
+/* The header of a transaction's last frame carries the database size. */
+static int is_commit_header(const void *p, int amt) {
+  const unsigned char *size = (const unsigned char *)p + COMMIT_SIZE_AT;
+  return amt == FRAME_HEADER_BYTES && (size[0] | size[1] | size[2] | size[3]);
 }
 
 /* Copies a write into the buffer if it starts inside it or right after it
@@ -101,12 +129,28 @@ static int take(wal_file *w, const void *p, int amt, sqlite3_int64 off) {
   return 1;
 }
 
+/* A header rewritten inside the read-ahead window goes into it; 0 if the
+ * write is anything else. */
+static int take_into_window(wal_file *w, const void *p, int amt, sqlite3_int64 off) {
+  if (amt != FRAME_HEADER_BYTES || off < w->start || off + amt > w->start + w->len) return 0;
+  int at = (int)(off - w->start);
+  memcpy(w->buf + at, p, (size_t)amt);
+  if (at < w->dirty_from) w->dirty_from = at;
+  if (at + amt > w->dirty_to) w->dirty_to = at + amt;
+  return 1;
+}
+
 static int wal_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off) {
   wal_file *w = (wal_file *)f;
+  if (w->window) {
+    if (take_into_window(w, p, amt, off))
+      return is_commit_header(p, amt) ? flush(w) : SQLITE_OK;
+    int rc = flush(w);
+    if (rc != SQLITE_OK) return rc;
+  }
   int is_header = amt == FRAME_HEADER_BYTES;
   int ends_commit = w->commit_header && !is_header;
-  const unsigned char *size = (const unsigned char *)p + COMMIT_SIZE_AT;
-  w->commit_header = is_header && (size[0] | size[1] | size[2] | size[3]);
+  w->commit_header = is_commit_header(p, amt);
   int rc = SQLITE_OK;
   if (!take(w, p, amt, off)) {
     rc = flush(w);
@@ -115,6 +159,39 @@ static int wal_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
   }
   if (rc == SQLITE_OK && ends_commit) rc = flush(w);
   return rc;
+}
+
+/* A read of one whole frame, header and page (a page is a power of two
+ * from 512 to 65536 bytes; frames start after the 32-byte WAL header). */
+static int is_frame_read(int amt, sqlite3_int64 off) {
+  int page = amt - FRAME_HEADER_BYTES;
+  return page >= 512 && page <= 65536 && (page & (page - 1)) == 0 && off >= 32 &&
+         (off - 32) % amt == 0;
+}
+
+/* Answers a whole-frame read from a window of the frames that follow. */
+static int read_ahead(wal_file *w, void *p, int amt, sqlite3_int64 off) {
+  sqlite3_int64 size;
+  int rc = flush(w);
+  if (rc == SQLITE_OK) rc = w->real->pMethods->xFileSize(w->real, &size);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_int64 n = BUFFER_BYTES / amt * amt;
+  if (n > size - off) n = (size - off) / amt * amt;
+  /* Past the end: the default VFS's short read. */
+  if (n < amt) return w->real->pMethods->xRead(w->real, p, amt, off);
+  /* Otherwise a window, or a failure for SQLite to handle (the commit
+   * fails): read alone, the rewritten headers would be gathered by take,
+   * and the commit frame's, which no page write follows, never written. */
+  if (!w->buf && !(w->buf = sqlite3_malloc(BUFFER_BYTES))) return SQLITE_IOERR_NOMEM;
+  rc = w->real->pMethods->xRead(w->real, w->buf, (int)n, off);
+  if (rc != SQLITE_OK) return rc;
+  w->window = 1;
+  w->start = off;
+  w->len = (int)n;
+  w->dirty_from = w->len;
+  w->dirty_to = 0;
+  memcpy(p, w->buf, (size_t)amt);
+  return SQLITE_OK;
 }
 
 static int wal_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off) {
@@ -127,6 +204,8 @@ static int wal_read(sqlite3_file *f, void *p, int amt, sqlite3_int64 off) {
     int rc = flush(w);
     if (rc != SQLITE_OK) return rc;
   }
+  if (w->main && w->main->write_locked && is_frame_read(amt, off))
+    return read_ahead(w, p, amt, off);
   return w->real->pMethods->xRead(w->real, p, amt, off);
 }
 
@@ -208,11 +287,19 @@ static int wal_file_size(sqlite3_file *f, sqlite3_int64 *size) {
 
 static int main_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
   main_file *m = (main_file *)f;
-  if (m->wal && ofst == WRITE_LOCK && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
-    m->wal->len = 0;
-    m->wal->commit_header = 0;
+  int releases = ofst == WRITE_LOCK && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE);
+  if (releases) {
+    m->write_locked = 0;
+    if (m->wal) {
+      m->wal->len = 0;
+      m->wal->window = 0;
+      m->wal->commit_header = 0;
+    }
   }
-  return m->real->pMethods->xShmLock(m->real, ofst, n, flags);
+  int rc = m->real->pMethods->xShmLock(m->real, ofst, n, flags);
+  if (rc == SQLITE_OK && ofst == WRITE_LOCK && flags == (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE))
+    m->write_locked = 1;
+  return rc;
 }
 
 static int main_close(sqlite3_file *f) {

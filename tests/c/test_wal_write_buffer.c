@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
+#include <unistd.h>
 
 enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 6000 /* 12 MB */ };
 
@@ -157,10 +158,99 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
   tu_rmdir(dir);
 }
 
+/* For a child: holds a read snapshot on path (so no checkpoint can copy
+ * later commits into the database file) until the parent closes the other
+ * end of hold, then exits without closing anything. */
+typedef struct {
+  const char *path;
+  int ready[2], hold[2]; /* pipes: ready written once holding; hold read until EOF */
+} snapshot_args;
+
+static int hold_snapshot(void *arg) {
+  snapshot_args *a = arg;
+  close(a->ready[0]);
+  close(a->hold[1]); /* or its read never ends */
+  int (*open_v2)(const char *, void **, int, const char *) =
+      (int (*)(const char *, void **, int, const char *))tu_sqlite_sym("sqlite3_open_v2");
+  int (*exec)(void *, const char *, void *, void *, char **) =
+      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
+  void *db = NULL;
+  if (open_v2(a->path, &db, 0x1 /* SQLITE_OPEN_READONLY */, NULL) != 0 ||
+      exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != 0)
+    return 1;
+  char c = 'r', end;
+  if (write(a->ready[1], &c, 1) != 1) return 1;
+  while (read(a->hold[0], &end, 1) > 0) {
+  }
+  return 0;
+}
+
+enum { REWRITE_TXN_SETS = 12000 /* 24 MB: pages written out twice */ };
+
+/* For a child: commits one transaction larger than the page cache several
+ * times over, then exits without closing. A small commit comes first: the
+ * first commit after the WAL starts over asks for the WAL's size, which
+ * would write the buffer out whatever it held, so the big one must not be
+ * that commit. */
+static int commit_and_vanish(void *arg) {
+  pd_dict *d = NULL;
+  unsigned char v[VALUE_BYTES];
+  char k[KEY_BUF];
+  pd_val first = key_of(k, "first", 0), small = value_of(v, 0, 1);
+  if (pd_open(&d, arg, NULL) != PD_OK || pd_set(d, &first, &small) != PD_OK ||
+      pd_begin(d) != PD_OK)
+    return 1;
+  for (int i = 0; i < REWRITE_TXN_SETS; i++) {
+    pd_val key = key_of(k, "big", i), value = value_of(v, i, 1);
+    if (pd_set(d, &key, &value) != PD_OK) return 1;
+  }
+  return pd_commit(d) == PD_OK ? 0 : 1;
+}
+
+/* A transaction that writes a page out early and then again makes SQLite
+ * recompute the checksum of every frame after it at the commit, which the
+ * buffer batches (a read-ahead window). Checksums are checked only when a
+ * WAL is recovered: here the writer exits after its commit while a reader's
+ * snapshot keeps the commit out of the database file, so the next opener
+ * rebuilds the WAL-index from the WAL, frame by frame, and stops at the
+ * first frame whose checksum is wrong. The whole commit must come back. */
+static void test_wal_write_buffer__rewritten_checksums_survive_recovery(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "c.db");
+  pd_dict *d = tu_open(path, NULL);
+  set_range(d, "base", 0, 10, 0);
+  pd_close(d);
+  snapshot_args a = {path, {-1, -1}, {-1, -1}};
+  assert_int_equal(pipe(a.ready), 0);
+  assert_int_equal(pipe(a.hold), 0);
+  pid_t reader = tu_fork(hold_snapshot, &a);
+  close(a.ready[1]);
+  close(a.hold[0]);
+  char c;
+  if (read(a.ready[0], &c, 1) != 1) fail_msg("the reader child could not hold a snapshot");
+  close(a.ready[0]);
+  int wrote = tu_run_child(commit_and_vanish, (void *)path);
+  close(a.hold[1]);
+  assert_int_equal(tu_wait(reader), 0);
+  assert_int_equal(wrote, 0);
+  /* The commit is in the WAL only: the database file has the first pages. */
+  if (tu_wal_bytes(path) < (off_t)REWRITE_TXN_SETS * VALUE_BYTES)
+    fail_msg("the WAL holds %lld bytes: the commit is not in it", (long long)tu_wal_bytes(path));
+  d = tu_open(path, NULL);
+  expect_range(d, "base", 0, 10, 0);
+  expect_range(d, "first", 0, 1, 1);
+  expect_range(d, "big", 0, REWRITE_TXN_SETS, 1);
+  TU_OK(d, pd_check(d));
+  pd_close(d);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wal_write_buffer__commits_are_in_the_file_when_they_return),
       cmocka_unit_test(test_wal_write_buffer__rolled_back_pages_never_reach_the_file),
+      cmocka_unit_test(test_wal_write_buffer__rewritten_checksums_survive_recovery),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
