@@ -158,6 +158,51 @@ static void held_sets_lost_to_a_failure(const char *path) {
   }
 }
 
+/* A transaction of more sets than the handle keeps log rows for in a small
+ * buffer (engine_sqlite_log.c frees a buffer of over 1,024 rows once they
+ * are gone). Each allocation of its commit is failed in turn: a failed
+ * commit commits nothing and ends the transaction, and the file keeps only
+ * what it had; one that went through despite a failure holds every set. */
+enum { LONG_LOG_SETS = 1100 };
+
+static void long_log_lost_to_a_failed_commit(const char *path) {
+  int n;
+  for (n = 1; n < 5000 && xu_failures < 20; n++) {
+    pd_dict *d = xu_open(path, NULL);
+    int64_t before = 0, after = 0;
+    XU_RC(pd_count(d, &before), PD_OK, d, "count before the transaction");
+    XU_RC(pd_begin(d), PD_OK, d, "begin");
+    for (int i = 0; i < LONG_LOG_SETS; i++) {
+      pd_val k = pd_int(2000 + i), v = pd_int(i);
+      XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set of the long transaction");
+    }
+    armed = 1;
+    countdown = n;
+    fired = 0;
+    int rc = pd_commit(d);
+    armed = 0;
+    XU_CHECK(rc == PD_ENOMEM || rc == PD_OK, "commit, N=%d: %s: %s", n, pd_errstr(rc),
+             pd_errmsg(d));
+    XU_CHECK(!pd_in_transaction(d), "commit, N=%d: the transaction is still open", n);
+    int64_t want = rc == PD_OK ? before + LONG_LOG_SETS : before;
+    XU_RC(pd_count(d, &after), PD_OK, d, "count after the commit");
+    XU_CHECK(after == want, "commit, N=%d: %lld entries after, %lld wanted", n,
+             (long long)after, (long long)want);
+    if (rc == PD_OK) { /* put the file back as it was */
+      XU_RC(pd_begin(d), PD_OK, d, "begin of the clean-up");
+      for (int i = 0; i < LONG_LOG_SETS; i++) {
+        pd_val k = pd_int(2000 + i);
+        XU_RC(pd_delete(d, &k), PD_OK, d, "a delete of the clean-up");
+      }
+      XU_RC(pd_commit(d), PD_OK, d, "commit of the clean-up");
+    }
+    pd_close(d);
+    if (!fired) break; /* every allocation of the commit has been failed once */
+  }
+  printf("long commit: allocation failures injected at N = 1..%d\n", n - 1);
+  XU_CHECK(n > 1 && n < 5000, "long commit: failures at N = 1..%d, want some and an end", n - 1);
+}
+
 int main(void) {
   sqlite3_shutdown();
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real);
@@ -185,6 +230,7 @@ int main(void) {
   printf("allocation failures injected at N = 1..%d\n", n - 1);
   XU_CHECK(n > 1, "no allocation ever failed: the shim is not in use");
   held_sets_lost_to_a_failure(path);
+  long_log_lost_to_a_failed_commit(path);
   pd_dict *d = xu_open(path, NULL);
   XU_RC(pd_check(d), PD_OK, d, "pd_check after all the failures");
   pd_close(d);
