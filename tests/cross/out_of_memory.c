@@ -123,6 +123,15 @@ static void held_sets_lost_to_a_failure(const char *path) {
                pd_errstr(rc), pd_errmsg(d));
       if (rc == PD_OK) { /* the failure was retried inside the call */
         if (pd_in_transaction(d)) XU_RC(pd_rollback(d), PD_OK, d, "rollback");
+        if (when == 3) { /* committed: whole, and then taken out again */
+          XU_RC(pd_count(d, &after), PD_OK, d, "count after the commit");
+          XU_CHECK(after == before + 10, "commit, N=%d: %lld entries after, %lld before", n,
+                   (long long)after, (long long)before);
+          for (int i = 0; i < 10; i++) {
+            pd_val k = pd_int(1000 + i);
+            XU_RC(pd_delete(d, &k), PD_OK, d, "a delete after the commit");
+          }
+        }
         pd_close(d);
         continue;
       }
