@@ -118,8 +118,8 @@ void pd__sq_sets_discard(pd_dict *d);
 void pd__sq_sets_free(pd_dict *d);
 int pd__sq_upsert_one(pd_dict *d, int64_t version, const pd_val *key, const pd_val *value,
                       int *added);
-/* Inline: every get and every autocommit put asks, and outside pd_begin
- * the answer is always no. */
+/* Inline: every put asks (pd__sq_put), and outside pd_begin the answer is
+ * always no. */
 static inline int pd__sq_set_holdable(const pd_dict *d, const pd_val *key, const pd_val *value) {
   size_t bytes = (pd__val_has_bytes(key) ? key->u.s.len : 0) +
                  (pd__val_has_bytes(value) ? value->u.s.len : 0);

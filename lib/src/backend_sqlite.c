@@ -14,21 +14,17 @@
 #include "backend.h"
 #include "codec.h"
 
-/* PD__LOG_BATCH (64) change log rows in one INSERT: ?1 is the namespace,
- * and a bare ? takes the next number, so row i binds id, type, key and
- * count to 2 + 4i .. 5 + 4i. */
-#define LOG_ROW "(?1, ?, ?, ?, ?)"
-#define LOG_ROWS_4 LOG_ROW ", " LOG_ROW ", " LOG_ROW ", " LOG_ROW
-#define LOG_ROWS_16 LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4 ", " LOG_ROWS_4
-#define LOG_ROWS_64 LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16 ", " LOG_ROWS_16
-_Static_assert(PD__LOG_BATCH == 64, "LOG_ROWS_64 must hold PD__LOG_BATCH rows");
+/* 64 rows in one INSERT, for PD__LOG_BATCH change log rows and for
+ * PD__SET_BATCH held sets (engine_sqlite_sets.c): ?1 is the namespace, and
+ * a bare ? takes the next number, so row i binds its four columns to
+ * 2 + 4i .. 5 + 4i (a log row id, type, key, count; a set id, key, type,
+ * value). */
+#define ROW "(?1, ?, ?, ?, ?)"
+#define ROWS_4 ROW ", " ROW ", " ROW ", " ROW
+#define ROWS_16 ROWS_4 ", " ROWS_4 ", " ROWS_4 ", " ROWS_4
+#define ROWS_64 ROWS_16 ", " ROWS_16 ", " ROWS_16 ", " ROWS_16
+_Static_assert(PD__LOG_BATCH == 64 && PD__SET_BATCH == 64, "ROWS_64 must hold a batch");
 #define LOG_INSERT "INSERT INTO permadict_rows (ns, id, type, key, value) VALUES "
-/* Held sets (engine_sqlite_sets.c): each row binds id, key, type, value. */
-#define SET_ROW "(?1, ?, ?, ?, ?)"
-#define SET_ROWS_4 SET_ROW ", " SET_ROW ", " SET_ROW ", " SET_ROW
-#define SET_ROWS_16 SET_ROWS_4 ", " SET_ROWS_4 ", " SET_ROWS_4 ", " SET_ROWS_4
-#define SET_ROWS_64 SET_ROWS_16 ", " SET_ROWS_16 ", " SET_ROWS_16 ", " SET_ROWS_16
-_Static_assert(PD__SET_BATCH == 64, "SET_ROWS_64 must hold PD__SET_BATCH rows");
 #define ITEM_UPSERT_TAIL                                                                     \
   " ON CONFLICT (ns, key) WHERE id & 1 = 0 "                                                \
   "DO UPDATE SET type = excluded.type, value = excluded.value"
@@ -50,7 +46,7 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
         "INSERT INTO permadict_rows (id, ns, key, type, value) VALUES (?5, ?1, ?2, ?3, ?4)"
         ITEM_UPSERT_TAIL,
     [PD__ST_UPSERT_ITEMS_BATCH] =
-        "INSERT INTO permadict_rows (ns, id, key, type, value) VALUES " SET_ROWS_64
+        "INSERT INTO permadict_rows (ns, id, key, type, value) VALUES " ROWS_64
         ITEM_UPSERT_TAIL,
     /* ?2 .. ?3: the rowids a batch of held sets gave new entries; the ones
      * found are the keys that were new. NOT INDEXED: a walk of the key
@@ -62,8 +58,8 @@ static const char *const stmt_sql[PD__ST_COUNT_] = {
     [PD__ST_DELETE_ITEM] =
         "DELETE FROM permadict_rows WHERE ns = ?1 AND key = ?2 AND id & 1 = 0",
     [PD__ST_CLEAR_ITEMS] = "DELETE FROM permadict_rows WHERE ns = ?1 AND id & 1 = 0",
-    [PD__ST_LOG_CHANGE] = LOG_INSERT LOG_ROW,
-    [PD__ST_LOG_CHANGES_BATCH] = LOG_INSERT LOG_ROWS_64,
+    [PD__ST_LOG_CHANGE] = LOG_INSERT ROW,
+    [PD__ST_LOG_CHANGES_BATCH] = LOG_INSERT ROWS_64,
     /* ?2 .. ?3: the rowids of the versions to prune. */
     [PD__ST_PRUNE_CHANGES] =
         "DELETE FROM permadict_rows WHERE id BETWEEN ?2 AND ?3 AND type < 0 AND ns = ?1",

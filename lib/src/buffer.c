@@ -37,6 +37,16 @@ void pd__val_fix(pd_val *v, const pd__buf *buf) {
     v->u.s.ptr = buf->data + (uintptr_t)v->u.s.ptr;
 }
 
+int pd__val_keep(pd__buf *b, const pd_val *v, pd_val *out) {
+  *out = *v;
+  if (pd__val_has_bytes(v)) {
+    size_t at = pd__buf_append(b, v->u.s.ptr, v->u.s.len);
+    if (at == (size_t)-1) return PD_ENOMEM;
+    out->u.s.ptr = (const void *)(uintptr_t)at;
+  }
+  return PD_OK;
+}
+
 int pd__buf_holds(const pd__buf *b, const pd_val *v) {
   if (!v || (v->kind != PD_TEXT && v->kind != PD_BYTES && v->kind != PD_PRIVATE &&
              v->kind != PD_PACKED))

@@ -41,13 +41,9 @@
 #include "backend.h"
 
 int pd__sq_set_hold(pd_dict *d, const pd_val *value) {
-  pd_val *v = &d->held_values[d->set_n];
-  *v = *value;
-  if (pd__val_has_bytes(v)) { /* copied into set_bytes, its offset in v (pd__val_fix) */
-    size_t at = pd__buf_append(&d->set_bytes, v->u.s.ptr, v->u.s.len);
-    if (at == (size_t)-1) return pd__err(d, PD_ENOMEM, "out of memory holding a value");
-    v->u.s.ptr = (const void *)(uintptr_t)at;
-  }
+  /* Copied into set_bytes, its offset in held_values (pd__val_fix). */
+  if (pd__val_keep(&d->set_bytes, value, &d->held_values[d->set_n]))
+    return pd__err(d, PD_ENOMEM, "out of memory holding a value");
   d->set_n++;
   return PD_OK;
 }
@@ -125,7 +121,7 @@ static int write_batch(pd_dict *d, int *added) {
   for (int i = 0; i < PD__SET_BATCH; i++) {
     pd_val key, value;
     const pd__log_row *row = held_at(d, (size_t)i, &key, &value);
-    int idx = 2 + 4 * i; /* id, key, type, value (SET_ROW) */
+    int idx = 2 + 4 * i; /* id, key, type, value (backend_sqlite.c ROW) */
     sqlite3_bind_int64(st, idx, pd__entry_rowid(d, row->version));
     pd__bind_key(st, idx + 1, &key);
     pd__bind_value(st, idx + 2, &value);

@@ -105,6 +105,9 @@ int pd__buf_holds(const pd__buf *b, const pd_val *v);
 /* Values copied into a buffer that may still grow hold offsets in u.s.ptr;
  * this turns the offset into a pointer once the buffer will not move. */
 void pd__val_fix(pd_val *v, const pd__buf *buf);
+/* *out = *v, with v's bytes copied into b in that offset form; PD_ENOMEM if
+ * b cannot grow. */
+int pd__val_keep(pd__buf *b, const pd_val *v, pd_val *out);
 /* Whether v's content is bytes at u.s (text, bytes, packed). */
 static inline int pd__val_has_bytes(const pd_val *v) {
   return v->kind == PD_TEXT || v->kind == PD_BYTES || v->kind == PD_PACKED;

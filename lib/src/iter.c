@@ -38,17 +38,6 @@ struct pd_iter {
   size_t pos;
 };
 
-/* Copies v's bytes into the bounds buffer (offset form, fixed later). */
-static int keep_key(pd__buf *b, const pd_val *v, pd_val *out) {
-  *out = *v;
-  if (v->kind == PD_TEXT || v->kind == PD_BYTES) {
-    size_t at = pd__buf_append(b, v->u.s.ptr, v->u.s.len);
-    if (at == (size_t)-1) return PD_ENOMEM;
-    out->u.s.ptr = (const void *)(uintptr_t)at;
-  }
-  return PD_OK;
-}
-
 /* The smallest key above every key of prefix's kind starting with prefix:
  * drop trailing 0xff bytes and add one to the last. With nothing left, text
  * ends where bytes begin (an empty blob), and bytes never end. */
@@ -63,11 +52,11 @@ static int prefix_upper(pd__buf *b, const pd_val *prefix, pd_val *out, int *has)
       return PD_OK;
     }
     pd_val e = pd_bytes("", 0);
-    return keep_key(b, &e, out);
+    return pd__val_keep(b, &e, out);
   }
   pd_val up = *prefix;
   up.u.s.len = n;
-  int rc = keep_key(b, &up, out);
+  int rc = pd__val_keep(b, &up, out);
   if (rc) return rc;
   b->data[(uintptr_t)out->u.s.ptr + n - 1]++;
   return PD_OK;
@@ -81,7 +70,7 @@ static int bounds_set(pd_iter *it, const pd_iter_options *o) {
     if (o->prefix->kind != PD_TEXT && o->prefix->kind != PD_BYTES)
       return pd__err(d, PD_EINVALID, "pd_iter_open: prefix must be text or bytes");
     if ((rc = pd__key_ok(d, o->prefix))) return rc;
-    if ((rc = keep_key(&it->bounds, o->prefix, &it->lo))) return rc;
+    if ((rc = pd__val_keep(&it->bounds, o->prefix, &it->lo))) return rc;
     it->has_lo = 1;
     if ((rc = prefix_upper(&it->bounds, o->prefix, &it->hi, &it->has_hi))) return rc;
   }
@@ -91,7 +80,7 @@ static int bounds_set(pd_iter *it, const pd_iter_options *o) {
     lo = it->lo;
     pd__val_fix(&lo, &it->bounds);
     if (!it->has_lo || pd__key_compare(o->start, &lo) > 0) {
-      if ((rc = keep_key(&it->bounds, o->start, &it->lo))) return rc;
+      if ((rc = pd__val_keep(&it->bounds, o->start, &it->lo))) return rc;
       it->has_lo = 1;
     }
   }
@@ -100,7 +89,7 @@ static int bounds_set(pd_iter *it, const pd_iter_options *o) {
     hi = it->hi;
     pd__val_fix(&hi, &it->bounds);
     if (!it->has_hi || pd__key_compare(o->end, &hi) < 0) {
-      if ((rc = keep_key(&it->bounds, o->end, &it->hi))) return rc;
+      if ((rc = pd__val_keep(&it->bounds, o->end, &it->hi))) return rc;
       it->has_hi = 1;
     }
   }

@@ -96,6 +96,16 @@ static sqlite3_file *real_of(sqlite3_file *f) { return ((main_file *)f)->real; }
 
 /* ---- the WAL: writes gathered ---- */
 
+/* The buffer, allocated at first use; 0 without memory. */
+static int has_buffer(wal_file *w) {
+  return w->buf || (w->buf = sqlite3_malloc(BUFFER_BYTES)) != NULL;
+}
+
+static void empty(wal_file *w) {
+  w->len = 0;
+  w->window = 0;
+}
+
 /* Writes what the buffer holds that the file does not, and empties it. */
 static int flush(wal_file *w) {
   int from = w->window ? w->dirty_from : 0, to = w->window ? w->dirty_to : w->len;
@@ -103,10 +113,7 @@ static int flush(wal_file *w) {
   if (to > from) rc = w->real->pMethods->xWrite(w->real, w->buf + from, to - from, w->start + from);
   /* Kept on failure: these frames may belong to a transaction that goes
    * on, and a later commit must write them or fail. */
-  if (rc == SQLITE_OK) {
-    w->len = 0;
-    w->window = 0;
-  }
+  if (rc == SQLITE_OK) empty(w);
   return rc;
 }
 
@@ -119,7 +126,7 @@ static int is_commit_header(const void *p, int amt) {
 /* Copies a write into the buffer if it starts inside it or right after it
  * and fits; 0 if it does not. */
 static int take(wal_file *w, const void *p, int amt, sqlite3_int64 off) {
-  if (!w->buf && !(w->buf = sqlite3_malloc(BUFFER_BYTES))) return 0;
+  if (!has_buffer(w)) return 0;
   if (!w->len) w->start = off;
   if (off < w->start || off > w->start + w->len) return 0;
   sqlite3_int64 at = off - w->start;
@@ -182,7 +189,7 @@ static int read_ahead(wal_file *w, void *p, int amt, sqlite3_int64 off) {
   /* Otherwise a window, or a failure for SQLite to handle (the commit
    * fails): read alone, the rewritten headers would be gathered by take,
    * and the commit frame's, which no page write follows, never written. */
-  if (!w->buf && !(w->buf = sqlite3_malloc(BUFFER_BYTES))) return SQLITE_IOERR_NOMEM;
+  if (!has_buffer(w)) return SQLITE_IOERR_NOMEM;
   rc = w->real->pMethods->xRead(w->real, w->buf, (int)n, off);
   if (rc != SQLITE_OK) return rc;
   w->window = 1;
@@ -291,8 +298,7 @@ static int main_shm_lock(sqlite3_file *f, int ofst, int n, int flags) {
   if (releases) {
     m->write_locked = 0;
     if (m->wal) {
-      m->wal->len = 0;
-      m->wal->window = 0;
+      empty(m->wal);
       m->wal->commit_header = 0;
     }
   }

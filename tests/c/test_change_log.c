@@ -3,7 +3,6 @@
  * they must be, and a rollback leaves no trace of them. */
 #include "testutil.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* More than two full batches of 64 plus a remainder. */

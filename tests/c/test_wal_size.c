@@ -2,7 +2,6 @@
  * commit without a pause (wal_checkpoint.c). */
 #include "testutil.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 

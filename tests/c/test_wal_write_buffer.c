@@ -48,22 +48,30 @@ static uint32_t wal_restarts(const char *path) {
   return (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15];
 }
 
-/* A connection of SQLite's own holding one read snapshot: while it is open
- * no checkpoint can finish and restart the WAL. */
-static void *reader_hold(const char *path) {
+typedef int (*exec_fn)(void *, const char *, void *, void *, char **);
+
+/* A connection of SQLite's own holding one read snapshot (NULL if it
+ * cannot): while it is open no checkpoint can copy later commits into the
+ * database file, or finish and restart the WAL. */
+static void *open_snapshot(const char *path) {
   int (*open_v2)(const char *, void **, int, const char *) =
       (int (*)(const char *, void **, int, const char *))tu_sqlite_sym("sqlite3_open_v2");
-  int (*exec)(void *, const char *, void *, void *, char **) =
-      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
+  exec_fn exec = (exec_fn)tu_sqlite_sym("sqlite3_exec");
   void *db = NULL;
-  assert_int_equal(open_v2(path, &db, 0x1 /* SQLITE_OPEN_READONLY */, NULL), 0);
-  assert_int_equal(exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL), 0);
+  if (open_v2(path, &db, 0x1 /* SQLITE_OPEN_READONLY */, NULL) != 0 ||
+      exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != 0)
+    return NULL;
+  return db;
+}
+
+static void *reader_hold(const char *path) {
+  void *db = open_snapshot(path);
+  if (!db) fail_msg("cannot hold a read snapshot on %s", path);
   return db;
 }
 
 static void reader_release(void *db) {
-  int (*exec)(void *, const char *, void *, void *, char **) =
-      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
+  exec_fn exec = (exec_fn)tu_sqlite_sym("sqlite3_exec");
   assert_int_equal(exec(db, "COMMIT", NULL, NULL, NULL), 0);
   assert_int_equal(((int (*)(void *))tu_sqlite_sym("sqlite3_close"))(db), 0);
 }
@@ -159,9 +167,8 @@ static void test_wal_write_buffer__rolled_back_pages_never_reach_the_file(void *
   tu_rmdir(dir);
 }
 
-/* For a child: holds a read snapshot on path (so no checkpoint can copy
- * later commits into the database file) until the parent closes the other
- * end of hold, then exits without closing anything. */
+/* For a child: holds a read snapshot on path until the parent closes the
+ * other end of hold, then exits without closing anything. */
 typedef struct {
   const char *path;
   int ready[2], hold[2]; /* pipes: ready written once holding; hold read until EOF */
@@ -171,14 +178,7 @@ static int hold_snapshot(void *arg) {
   snapshot_args *a = arg;
   close(a->ready[0]);
   close(a->hold[1]); /* or its read never ends */
-  int (*open_v2)(const char *, void **, int, const char *) =
-      (int (*)(const char *, void **, int, const char *))tu_sqlite_sym("sqlite3_open_v2");
-  int (*exec)(void *, const char *, void *, void *, char **) =
-      (int (*)(void *, const char *, void *, void *, char **))tu_sqlite_sym("sqlite3_exec");
-  void *db = NULL;
-  if (open_v2(a->path, &db, 0x1 /* SQLITE_OPEN_READONLY */, NULL) != 0 ||
-      exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != 0)
-    return 1;
+  if (!open_snapshot(a->path)) return 1;
   char c = 'r', end;
   if (write(a->ready[1], &c, 1) != 1) return 1;
   while (read(a->hold[0], &end, 1) > 0) {

@@ -272,7 +272,7 @@ def test_signals__ctrl_c_while_a_transaction_waits_to_begin_leaves_none_open(db_
                 d["x"] = 1
         for t in threads:
             t.join()
-        assert not d._lock._is_owned(), "the lock was released"
+        assert not d._lock._is_owned(), "the lock is still held"
         assert "x" not in other
         d["y"] = 2  # committed at once, not joined to a transaction left open
         assert other["y"] == 2
@@ -294,7 +294,7 @@ def test_signals__ctrl_c_in_a_transactions_last_statement_rolls_it_back(db_path,
                 blocked["y"] = 1
         for t in threads:
             t.join()
-        assert not d._lock._is_owned(), "the lock was released"
-        assert "x" not in other, "rolled back"
+        assert not d._lock._is_owned(), "the lock is still held"
+        assert "x" not in other, "not rolled back"
         d["z"] = 3
         assert other["z"] == 3, "later writes commit"
