@@ -79,19 +79,26 @@ static void workload(const char *path, int n) {
  * commits nothing. When only the call's own read fails, the transaction
  * goes on whole. A failed commit commits nothing. Either way the file keeps
  * only what it had, once the transaction is over. */
+/* Opens path, counts its entries into *before, and begins a transaction of
+ * sets of keys first .. first + sets - 1 (to 0 .. sets - 1). */
+static pd_dict *begin_with_sets(const char *path, int first, int sets, int64_t *before) {
+  pd_dict *d = xu_open(path, NULL);
+  XU_RC(pd_count(d, before), PD_OK, d, "count before the transaction");
+  XU_RC(pd_begin(d), PD_OK, d, "begin");
+  for (int i = 0; i < sets; i++) {
+    pd_val k = pd_int(first + i), v = pd_int(i);
+    XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set of the transaction");
+  }
+  return d;
+}
+
 static void held_sets_lost_to_a_failure(const char *path) {
   static const char *const calls[] = {"get", "count", "iteration", "commit"};
   for (int when = 0; when < 4; when++) {
     int n;
     for (n = 1; n < 200 && xu_failures < 20; n++) {
-      pd_dict *d = xu_open(path, NULL);
       int64_t before = 0, after = 0;
-      XU_RC(pd_count(d, &before), PD_OK, d, "count before the transaction");
-      XU_RC(pd_begin(d), PD_OK, d, "begin");
-      for (int i = 0; i < 10; i++) {
-        pd_val k = pd_int(1000 + i), v = pd_int(i);
-        XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set that is held");
-      }
+      pd_dict *d = begin_with_sets(path, 1000, 10, &before); /* all held */
       armed = 1;
       countdown = n;
       fired = 0;
@@ -177,14 +184,8 @@ enum { LONG_LOG_SETS = 1100 };
 static void long_log_lost_to_a_failed_commit(const char *path) {
   int n;
   for (n = 1; n < 5000 && xu_failures < 20; n++) {
-    pd_dict *d = xu_open(path, NULL);
     int64_t before = 0, after = 0;
-    XU_RC(pd_count(d, &before), PD_OK, d, "count before the transaction");
-    XU_RC(pd_begin(d), PD_OK, d, "begin");
-    for (int i = 0; i < LONG_LOG_SETS; i++) {
-      pd_val k = pd_int(2000 + i), v = pd_int(i);
-      XU_RC(pd_set(d, &k, &v), PD_OK, d, "a set of the long transaction");
-    }
+    pd_dict *d = begin_with_sets(path, 2000, LONG_LOG_SETS, &before);
     armed = 1;
     countdown = n;
     fired = 0;
