@@ -63,20 +63,26 @@ int pd__budget_retry(pd__sleep_budget *b, int attempt) {
   return 1;
 }
 
-int pd__busy_retry(pd_dict *d, int attempt) {
-  if (d->sleep_budget.budget_us > 0) return pd__budget_retry(&d->sleep_budget, attempt);
-  int64_t now = pd__now_us();
+int64_t pd__call_deadline(pd_dict *d) {
   if (!d->deadline_set) {
     d->deadline_set = 1;
-    d->deadline_us = now + (int64_t)d->opts.timeout_ms * 1000;
+    d->deadline_us = pd__now_us() + (int64_t)d->opts.timeout_ms * 1000;
   }
-  if (now >= d->deadline_us) {
+  return d->deadline_us;
+}
+
+int pd__busy_retry(pd_dict *d, int attempt) {
+  if (d->sleep_budget.budget_us > 0) return pd__budget_retry(&d->sleep_budget, attempt);
+  int64_t deadline = pd__call_deadline(d);
+  int64_t now = pd__now_us();
+  if (now >= deadline) {
     d->timed_out = 1;
     return 0;
   }
   int64_t wait = backoff_us(attempt);
-  if (now + wait > d->deadline_us) wait = d->deadline_us - now;
-  if (wait > 0) pd__sleep_us(wait);
+  if (now + wait > deadline) wait = deadline - now;
+  if (d->in_write_begin) pd__write_priority_wait(d, wait); /* waiting for the write lock */
+  else if (wait > 0) pd__sleep_us(wait);
   return 1;
 }
 

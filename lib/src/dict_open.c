@@ -113,6 +113,7 @@ static void disconnect(pd_dict *d) {
   d->watch_free = NULL;
   pd__cache_invalidate(d);
   d->engine->disconnect(d);
+  pd__write_priority_detach(d); /* a reopened path may be another file */
   d->in_txn = 0;
   d->txn_failed_rc = 0;
 }
@@ -121,6 +122,7 @@ void pd_close(pd_dict *d) {
   if (!d) return;
   pd__gate_enter();
   disconnect(d);
+  pd__write_priority_forget_object(d);
   pd__gate_leave();
   handle_free(d);
 }

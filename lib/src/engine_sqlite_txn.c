@@ -32,6 +32,7 @@ void pd__sq_rollback(pd_dict *d) {
   }
   if (!sqlite3_get_autocommit(d->db))
     sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+  pd__write_priority_released(d);
 }
 
 /*
@@ -88,7 +89,11 @@ static void carry_keep(pd_dict *d) {
 int pd__sq_write_begin(pd_dict *d) {
   pd__sq_ns_forget(d);
   int rc = pd__fork_write_check(d);
-  if (!rc) rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
+  if (!rc) {
+    pd__write_priority_before_begin(d);
+    rc = run_control(d, PD__ST_BEGIN_IMMEDIATE, "starting a write transaction");
+    pd__write_priority_after_begin(d);
+  }
   if (rc) return rc;
   rc = pd__file_identity_check(d);
   if (rc) pd__sq_rollback(d);
@@ -103,6 +108,7 @@ int pd__sq_write_commit(pd_dict *d) {
   if (rc) {
     pd__sq_rollback(d);
   } else {
+    pd__write_priority_released(d);
     carry_keep(d);
     pd__watch_commit_done(d, started);
   }

@@ -81,6 +81,7 @@ struct pd__engine_ops;
 typedef struct pd__cache pd__cache;
 typedef struct pd__conn_entry pd__conn_entry;
 typedef struct pd__checkpointer pd__checkpointer;
+typedef struct pd__write_priority pd__write_priority;
 /* How long a wait may sleep in all (busy.c); budget_us 0: no such limit. */
 typedef struct pd__sleep_budget {
   int64_t budget_us, slept_us;
@@ -257,6 +258,15 @@ struct pd_dict {
   int deadline_set;
   int64_t deadline_us;
   int timed_out;         /* the busy handler gave up in this call */
+  /* Priority for a writer that has waited long (write_priority.c): NULL
+   * until this handle first waits for the write lock; wp_unusable: its
+   * shared memory could not be mapped, so the handle only polls.
+   * in_write_begin: a BEGIN IMMEDIATE is running, whose waits go there,
+   * waiting since write_wait_from_us. */
+  pd__write_priority *wp;
+  int wp_unusable;
+  int in_write_begin;
+  int64_t write_wait_from_us;
   /* A wait of the library's own (wal_checkpoint.c) that gives up once the
    * handler has slept this long, whatever the call's deadline. */
   pd__sleep_budget sleep_budget;
@@ -398,6 +408,20 @@ void pd__sleep_us(int64_t us);
 /* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
  * once the handle's timeout has passed. */
 int pd__busy_retry(pd_dict *d, int attempt);
+/* The current call's deadline (now + timeout), set at its first wait. */
+int64_t pd__call_deadline(pd_dict *d);
+/* write_priority.c, around the BEGIN IMMEDIATE of a write transaction:
+ * before_begin lets a writer that has waited long go first; wait replaces
+ * busy.c's sleep while the BEGIN runs; after_begin ends its claim, if any.
+ * released: this connection has just released the write lock. detach
+ * unmaps the shared memory; forget_object, after a close, removes the
+ * file's object when the file has no connection left. */
+void pd__write_priority_before_begin(pd_dict *d);
+void pd__write_priority_wait(pd_dict *d, int64_t wait_us);
+void pd__write_priority_after_begin(pd_dict *d);
+void pd__write_priority_released(pd_dict *d);
+void pd__write_priority_detach(pd_dict *d);
+void pd__write_priority_forget_object(pd_dict *d);
 /* The same for a wait within b: 1 to retry, 0 once b is slept out. */
 int pd__budget_retry(pd__sleep_budget *b, int attempt);
 /* The PD_EBUSY message naming the file and the timeout. */

@@ -1,0 +1,252 @@
+/*
+ * test_write_priority.c - a writer that has waited long for the write lock
+ * gets it before writers that came later (write_priority.c), a claimant
+ * that dies holds nobody back, and the shared memory object behind it is
+ * left alone when it is not ours and removed when the file's last
+ * connection closes.
+ *
+ * A child holds the write lock in an open transaction (a process forked
+ * inside one could not write) while other children line up behind it. Each child says over a pipe when it is about
+ * to write; the parent then gives it CLAIM_AFTER_MS, ten times the 10 ms
+ * after which a waiting writer claims priority, before the next step.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLAIM_AFTER_MS 100
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The name write_priority.c gives the file's object. */
+static const char *object_name(const char *path) {
+  static char name[64];
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  snprintf(name, sizeof name, "/permadict-writers-%llx-%llx", (unsigned long long)st.st_dev,
+           (unsigned long long)st.st_ino);
+  return name;
+}
+
+static int object_exists(const char *path) {
+  int fd = shm_open(object_name(path), O_RDONLY, 0);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
+}
+
+/* A child that sets "order" to its own letter. */
+typedef struct writer {
+  const char *path;
+  char letter[2];
+  int ready[2];      /* the child writes one byte into ready[1] just before its set */
+  pid_t pid;
+} writer;
+
+static int writer_main(void *arg) {
+  writer *w = arg;
+  close(w->ready[0]);
+  pd_options o = PD_OPTIONS_INIT;
+  o.timeout_ms = 10000;
+  pd_dict *d = NULL;
+  if (pd_open(&d, w->path, &o) != PD_OK) return 2;
+  int64_t started = now_ms();
+  if (write(w->ready[1], "r", 1) != 1) return 3;
+  pd_val k = pd_text("order", 5), v = pd_text(w->letter, 1);
+  int rc = pd_set(d, &k, &v);
+  if (rc != PD_OK) {
+    fprintf(stderr, "writer %s: %s\n", w->letter, pd_errmsg(d));
+    return 4;
+  }
+  pd_close(d);
+  /* Exit status 10 + the time the set took in seconds: the parent checks it. */
+  int64_t took_s = (now_ms() - started) / 1000;
+  return 10 + (int)(took_s > 100 ? 100 : took_s);
+}
+
+static void start_writer(writer *w, const char *path, const char *letter) {
+  memset(w, 0, sizeof *w);
+  w->path = path;
+  snprintf(w->letter, sizeof w->letter, "%s", letter);
+  assert_int_equal(pipe(w->ready), 0);
+  w->pid = tu_fork(writer_main, w);
+  close(w->ready[1]);
+  char c;
+  assert_int_equal(read(w->ready[0], &c, 1), 1); /* it is about to write */
+  close(w->ready[0]);
+}
+
+/* The seconds the writer's set took; fails unless it succeeded. */
+static int writer_seconds(writer *w) {
+  int status = tu_wait(w->pid);
+  if (status < 10) fail_msg("writer %s failed with status %d", w->letter, status);
+  return status - 10;
+}
+
+/* A child that holds the write lock in an open transaction until told. */
+typedef struct holder {
+  const char *path;
+  int ready[2]; /* it writes one byte into ready[1] once it holds the lock */
+  int go[2];    /* then commits when a byte arrives on go[0] */
+  pid_t pid;
+} holder;
+
+static int holder_main(void *arg) {
+  holder *h = arg;
+  close(h->ready[0]);
+  close(h->go[1]);
+  pd_dict *d = NULL;
+  if (pd_open(&d, h->path, NULL) != PD_OK) return 2;
+  pd_val k = pd_text("order", 5), v = pd_text("A", 1);
+  if (pd_begin(d) != PD_OK || pd_set(d, &k, &v) != PD_OK) return 3;
+  char c;
+  if (write(h->ready[1], "r", 1) != 1 || read(h->go[0], &c, 1) != 1) return 4;
+  if (pd_commit(d) != PD_OK) return 5;
+  pd_close(d);
+  return 0;
+}
+
+static void hold_write_lock(holder *h, const char *path) {
+  memset(h, 0, sizeof *h);
+  h->path = path;
+  assert_int_equal(pipe(h->ready), 0);
+  assert_int_equal(pipe(h->go), 0);
+  h->pid = tu_fork(holder_main, h);
+  close(h->ready[1]);
+  close(h->go[0]);
+  char c;
+  assert_int_equal(read(h->ready[0], &c, 1), 1);
+  close(h->ready[0]);
+}
+
+static void commit_and_release(holder *h) {
+  assert_int_equal(write(h->go[1], "g", 1), 1);
+  close(h->go[1]);
+  assert_int_equal(tu_wait(h->pid), 0);
+}
+
+static char *order_of(const char *path) {
+  pd_dict *d = tu_open(path, NULL);
+  pd_val k = pd_text("order", 5), v;
+  TU_OK(d, pd_get(d, &k, &v));
+  assert_int_equal(v.kind, PD_TEXT);
+  char *out = strndup(v.u.s.ptr, v.u.s.len);
+  pd_close(d);
+  return out;
+}
+
+/* B has waited long and claimed; C comes later and must let B go first.
+ * Without the claim, C (fresh, polling every few microseconds) takes the
+ * lock before B (sleeping 500 us between polls) once A commits, and the
+ * final value is B's. */
+static void long_waiter_goes_before_a_newcomer(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "p.db");
+  holder a;
+  hold_write_lock(&a, path);
+  writer b, c;
+  start_writer(&b, path, "B");
+  sleep_ms(CLAIM_AFTER_MS);
+  assert_true(object_exists(path)); /* B waited, so the object is there */
+  start_writer(&c, path, "C");
+  sleep_ms(CLAIM_AFTER_MS);
+  commit_and_release(&a);
+  writer_seconds(&b);
+  writer_seconds(&c);
+  char *order = order_of(path);
+  assert_string_equal(order, "C"); /* B wrote first, C after it */
+  free(order);
+  /* Every connection is closed: the last close removed the object. */
+  assert_false(object_exists(path));
+  tu_rmdir(dir);
+}
+
+/* B claims, then is killed while it waits: its claim must not keep C
+ * waiting. C's timeout is 10 s and a claim not renewed for 20 ms is
+ * cleared, so C must be done well within 5 s; a claim never cleared would
+ * hold C until its timeout. */
+static void killed_claimant_holds_nobody_back(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "k.db");
+  holder a;
+  hold_write_lock(&a, path);
+  writer b, c;
+  start_writer(&b, path, "B");
+  sleep_ms(CLAIM_AFTER_MS);
+  start_writer(&c, path, "C");
+  sleep_ms(CLAIM_AFTER_MS);
+  assert_int_equal(kill(b.pid, SIGKILL), 0);
+  int status = 0;
+  assert_int_equal(waitpid(b.pid, &status, 0), b.pid);
+  assert_true(WIFSIGNALED(status));
+  commit_and_release(&a);
+  assert_true(writer_seconds(&c) < 5);
+  char *order = order_of(path);
+  assert_string_equal(order, "C");
+  free(order);
+  tu_rmdir(dir);
+}
+
+/* An object of that name that is not ours (another size) is neither
+ * written nor resized, nor removed; writers wait as they did without one. */
+static void foreign_object_is_left_alone(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "f.db");
+  holder a;
+  hold_write_lock(&a, path);
+  char name[64];
+  snprintf(name, sizeof name, "%s", object_name(path));
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  static const char foreign[] = "not a permadict object";
+  assert_int_equal(write(fd, foreign, sizeof foreign), (ssize_t)sizeof foreign);
+  writer b;
+  start_writer(&b, path, "B");
+  sleep_ms(CLAIM_AFTER_MS);
+  commit_and_release(&a);
+  writer_seconds(&b);
+  char *order = order_of(path);
+  assert_string_equal(order, "B");
+  free(order);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  assert_int_equal(st.st_size, (off_t)sizeof foreign);
+  char back[sizeof foreign];
+  assert_int_equal(pread(fd, back, sizeof back, 0), (ssize_t)sizeof back);
+  assert_memory_equal(back, foreign, sizeof foreign);
+  close(fd);
+  assert_true(object_exists(path)); /* not removed either */
+  shm_unlink(name);
+  tu_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(long_waiter_goes_before_a_newcomer),
+      cmocka_unit_test(killed_claimant_holds_nobody_back),
+      cmocka_unit_test(foreign_object_is_left_alone),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
