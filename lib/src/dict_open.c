@@ -122,6 +122,8 @@ void pd_close(pd_dict *d) {
   if (!d) return;
   pd__gate_enter();
   disconnect(d);
+  /* Any handle's close, not only a writer's: writers closing at the same
+   * moment can each leave the -wal to the other, and a reader closes last. */
   pd__write_priority_forget_object(d);
   pd__gate_leave();
   handle_free(d);

@@ -259,12 +259,14 @@ struct pd_dict {
   int64_t deadline_us;
   int timed_out;         /* the busy handler gave up in this call */
   /* Priority for a writer that has waited long (write_priority.c): NULL
-   * until this handle first waits for the write lock; wp_unusable: its
-   * shared memory could not be mapped, so the handle only polls.
+   * until this handle first writes; wp_unusable: its shared memory could
+   * not be mapped (or was not ready wp_not_ready times), so the handle only
+   * polls.
    * in_write_begin: a BEGIN IMMEDIATE is running, whose waits go there,
    * waiting since write_wait_from_us. */
   pd__write_priority *wp;
   int wp_unusable;
+  int wp_not_ready;
   int in_write_begin;
   int64_t write_wait_from_us;
   /* A wait of the library's own (wal_checkpoint.c) that gives up once the
@@ -414,8 +416,8 @@ int64_t pd__call_deadline(pd_dict *d);
  * before_begin lets a writer that has waited long go first; wait replaces
  * busy.c's sleep while the BEGIN runs; after_begin ends its claim, if any.
  * released: this connection has just released the write lock. detach
- * unmaps the shared memory; forget_object, after a close, removes the
- * file's object when the file has no connection left. */
+ * unmaps the shared memory; forget_object, after a close, removes the file's
+ * object when the file has no connection left. */
 void pd__write_priority_before_begin(pd_dict *d);
 void pd__write_priority_wait(pd_dict *d, int64_t wait_us);
 void pd__write_priority_after_begin(pd_dict *d);

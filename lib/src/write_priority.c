@@ -37,8 +37,8 @@
  * time it wakes; one not renewed for STALE_US (its process killed or
  * stopped) is cleared by whoever sees it. Without the shared memory (no
  * /dev/shm, an object that is not ours, no permission) a handle polls as
- * before. The object is created at a handle's first wait for the lock and
- * removed by a handle whose close leaves no -wal (SQLite removes it when its
+ * before. The object is created at a handle's first write and removed by a
+ * handle whose close leaves no -wal (SQLite removes it when its
  * last connection closes); a process killed first leaves its 24 bytes in
  * /dev/shm for the next one, like a lock file.
  */
@@ -59,7 +59,10 @@
 #include "internal.h"
 
 #define URGENT_US 10000
-#define STALE_US 20000
+#define STALE_US 100000
+/* How many times a handle finds the object not yet made ready by its
+ * creator before it gives up on it and only polls. */
+#define NOT_READY_TRIES 100
 #define PRIORITY_MAGIC 0x70647770u /* "pdwp" */
 
 typedef struct priority_shared {
@@ -95,56 +98,70 @@ static void futex_wake_all(_Atomic uint32_t *addr) {
   syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Opens the file's object, creating it with the file's read and write
- * permissions: everyone who may write the file may claim. -1 if it cannot. */
-static int open_object(const pd_dict *d) {
-  struct stat st;
-  if (stat(d->real_path, &st) != 0) return -1;
-  char name[64];
-  object_name(d, name, sizeof name);
-  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    if (fchmod(fd, st.st_mode & 0666) == 0 && ftruncate(fd, sizeof(priority_shared)) == 0)
-      return fd;
-    close(fd);
-    return -1;
-  }
-  fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  /* Its creator may not have sized it yet: a size of 0 is ours to set; any
-   * other than ours is not our object, and is left as it is. */
+/* An existing object is ours only if it is a regular file of our size,
+ * owned by us or by the database file's owner (anyone else could plant
+ * one that makes every writer stand back). */
+static int object_is_ours(int fd, const struct stat *db) {
   struct stat os;
-  if (fstat(fd, &os) == 0 &&
-      (os.st_size == sizeof(priority_shared) ||
-       (os.st_size == 0 && ftruncate(fd, sizeof(priority_shared)) == 0)))
-    return fd;
-  close(fd);
-  return -1;
+  return fstat(fd, &os) == 0 && S_ISREG(os.st_mode) && os.st_size == sizeof(priority_shared) &&
+         (os.st_uid == geteuid() || os.st_uid == db->st_uid);
 }
 
-static priority_shared *map_object(const pd_dict *d) {
-  int fd = open_object(d);
-  if (fd < 0) return NULL;
+enum { MAPPED, NOT_READY, UNUSABLE };
+
+/* Maps the file's object, creating it with the file's read and write
+ * permissions (everyone who may write the file may claim). NOT_READY: it
+ * exists but its creator has not yet marked it ours (try again later). An
+ * object that is not ours is never written. */
+static int map_object(const pd_dict *d, priority_shared **out) {
+  struct stat db;
+  if (!d->real_path || stat(d->real_path, &db) != 0) return UNUSABLE; /* ":memory:": no file */
+  char name[64];
+  object_name(d, name, sizeof name);
+  int created = 1;
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (fchmod(fd, db.st_mode & 0666) != 0 || ftruncate(fd, sizeof(priority_shared)) != 0) {
+      close(fd);
+      return UNUSABLE;
+    }
+  } else {
+    created = 0;
+    /* O_NONBLOCK: an open of a FIFO planted under the name must not hang. */
+    fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd < 0) return UNUSABLE;
+    struct stat os;
+    if (fstat(fd, &os) == 0 && S_ISREG(os.st_mode) && os.st_size == 0) {
+      close(fd); /* just created, not yet sized */
+      return NOT_READY;
+    }
+    if (!object_is_ours(fd, &db)) {
+      close(fd);
+      return UNUSABLE;
+    }
+  }
   void *p = mmap(NULL, sizeof(priority_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
-  if (p == MAP_FAILED) return NULL;
+  if (p == MAP_FAILED) return UNUSABLE;
   priority_shared *s = p;
-  uint32_t none = 0; /* a new object is all zeros */
-  atomic_compare_exchange_strong(&s->magic, &none, PRIORITY_MAGIC);
-  if (atomic_load(&s->magic) != PRIORITY_MAGIC) {
+  if (created) atomic_store(&s->magic, PRIORITY_MAGIC);
+  uint32_t magic = atomic_load(&s->magic);
+  if (magic != PRIORITY_MAGIC) {
     munmap(p, sizeof(priority_shared));
-    return NULL;
+    return magic == 0 ? NOT_READY : UNUSABLE;
   }
-  return s;
+  *out = s;
+  return MAPPED;
 }
 
 static pd__write_priority *attach(pd_dict *d) {
   if (d->wp || d->wp_unusable) return d->wp;
-  priority_shared *shared = map_object(d);
-  pd__write_priority *w = shared ? calloc(1, sizeof *w) : NULL;
+  priority_shared *shared = NULL;
+  int got = map_object(d, &shared);
+  pd__write_priority *w = got == MAPPED ? calloc(1, sizeof *w) : NULL;
   if (!w) {
     if (shared) munmap(shared, sizeof(priority_shared));
-    d->wp_unusable = 1;
+    if (got != NOT_READY || ++d->wp_not_ready >= NOT_READY_TRIES) d->wp_unusable = 1;
     return NULL;
   }
   w->shared = shared;
@@ -152,10 +169,17 @@ static pd__write_priority *attach(pd_dict *d) {
   return w;
 }
 
+/* A claim is stale when not renewed for STALE_US; one renewed in the future
+ * (a clock not ours, or garbage) is stale too. Written so that no value of
+ * renewed overflows. */
+static int is_stale(int64_t renewed, int64_t now) {
+  return renewed < now - STALE_US || renewed > now + STALE_US;
+}
+
 /* The standing claim, or 0; a stale one is cleared. */
 static uint32_t standing_claim(priority_shared *s, int64_t now) {
   uint32_t c = atomic_load(&s->claim);
-  if (c && now - atomic_load(&s->renewed_us) > STALE_US &&
+  if (c && is_stale(atomic_load(&s->renewed_us), now) &&
       atomic_compare_exchange_strong(&s->claim, &c, 0)) {
     futex_wake_all(&s->claim);
     return 0;
@@ -163,11 +187,11 @@ static uint32_t standing_claim(priority_shared *s, int64_t now) {
   return c;
 }
 
-static int try_claim(pd__write_priority *w, int64_t now) {
+static int try_claim(pd__write_priority *w) {
   priority_shared *s = w->shared;
   uint32_t number = atomic_fetch_add(&s->claims, 1) + 1;
   if (!number) number = 1;
-  atomic_store(&s->renewed_us, now); /* before anyone can see the claim as stale */
+  atomic_store(&s->renewed_us, pd__now_us()); /* before anyone can see the claim as stale */
   uint32_t none = 0;
   if (!atomic_compare_exchange_strong(&s->claim, &none, number)) return 0;
   w->claim = number;
@@ -186,24 +210,26 @@ static void refrain(priority_shared *s, uint32_t c, int64_t until_us) {
   for (;;) {
     int64_t now = pd__now_us();
     if (now >= until_us || standing_claim(s, now) != c) return;
-    int64_t stale_at = atomic_load(&s->renewed_us) + STALE_US + 1;
+    int64_t renewed = atomic_load(&s->renewed_us);
+    int64_t stale_at = (renewed < now ? renewed : now) + STALE_US + 1;
     futex_wait(&s->claim, c, (stale_at < until_us ? stale_at : until_us) - now);
   }
 }
 
 void pd__write_priority_before_begin(pd_dict *d) {
   d->in_write_begin = 1;
-  pd__write_priority *w = d->wp;
-  if (!w) return; /* never waited yet: nothing known of others */
   d->write_wait_from_us = pd__now_us();
+  /* Attached at the first write, not the first wait: a writer that never
+   * had to wait is the one that must stand back for a claim. */
+  pd__write_priority *w = attach(d);
+  if (!w) return;
   uint32_t c = standing_claim(w->shared, d->write_wait_from_us);
   if (c) refrain(w->shared, c, pd__call_deadline(d));
   w->released_seen = atomic_load(&w->shared->released);
 }
 
 void pd__write_priority_wait(pd_dict *d, int64_t wait_us) {
-  pd__write_priority *w = d->wp;
-  if (!w && (w = attach(d)) != NULL) d->write_wait_from_us = pd__now_us();
+  pd__write_priority *w = attach(d); /* the object may not have been ready at the begin */
   if (!w) {
     pd__sleep_us(wait_us);
     return;
@@ -218,9 +244,9 @@ void pd__write_priority_wait(pd_dict *d, int64_t wait_us) {
   } else {
     uint32_t c = standing_claim(s, now);
     int64_t urgent_at = d->write_wait_from_us + URGENT_US;
-    if (!c && now >= urgent_at && !try_claim(w, now)) c = atomic_load(&s->claim);
+    if (!c && now >= urgent_at && !try_claim(w)) c = atomic_load(&s->claim);
     if (c) refrain(s, c, pd__call_deadline(d));
-    else if (!w->claim) pd__sleep_us(now + wait_us < urgent_at ? wait_us : urgent_at - now);
+    else if (!w->claim && now < urgent_at) pd__sleep_us(now + wait_us < urgent_at ? wait_us : urgent_at - now);
   }
   w->released_seen = atomic_load(&s->released);
 }
@@ -245,11 +271,11 @@ void pd__write_priority_forget_object(pd_dict *d) {
   if (stat(wal, &st) == 0 || errno != ENOENT) return; /* other connections remain */
   char name[64];
   object_name(d, name, sizeof name);
-  int fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  int fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) return;
   uint32_t magic = 0; /* only ours is removed */
-  struct stat os;
-  if (fstat(fd, &os) == 0 && os.st_size == sizeof(priority_shared) &&
+  struct stat db;
+  if (stat(d->real_path, &db) == 0 && object_is_ours(fd, &db) &&
       pread(fd, &magic, sizeof magic, 0) == (ssize_t)sizeof magic && magic == PRIORITY_MAGIC)
     shm_unlink(name);
   close(fd);
@@ -274,5 +300,6 @@ void pd__write_priority_detach(pd_dict *d) {
   }
   d->wp = NULL;
   d->wp_unusable = 0;
+  d->wp_not_ready = 0;
   d->in_write_begin = 0;
 }
