@@ -22,12 +22,6 @@
 #define WAIT_MS 5000 /* generous: no correct run comes near it */
 #define TXN_KEYS 500
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -283,9 +277,9 @@ static void test_wait__wakes_for_a_commit_slower_than_its_settling(void **state)
   pid_t pid = tu_fork(slow_commit_main, &ctx);
   close(go[0]);
   pipe_write_byte(go[1]);
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   TU_OK(d, pd_wait(d, since, 4000, &v));
-  int64_t took = now_ms() - t0;
+  int64_t took = tu_now_ms() - t0;
   print_message("a commit with a 600 ms sync woke the waiter after %lld ms\n", (long long)took);
   assert_true(v > since);
   assert_true(took < 2500);
@@ -348,23 +342,23 @@ static void test_wait__timeouts_return_on_time(void **state) {
   int64_t v = -1;
   TU_OK(d, pd_version(d, &v));
 
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   int64_t got = -1;
   assert_int_equal(pd_wait(d, v, 0, &got), PD_ETIMEOUT);
-  assert_true(now_ms() - t0 < 100);
+  assert_true(tu_now_ms() - t0 < 100);
   assert_int_equal(got, v); /* the version it looked at */
 
-  t0 = now_ms();
+  t0 = tu_now_ms();
   assert_int_equal(pd_wait(d, v, 100, NULL), PD_ETIMEOUT);
-  int64_t took = now_ms() - t0;
+  int64_t took = tu_now_ms() - t0;
   assert_in_range(took, 100, 999);
   assert_non_null(strstr(pd_errmsg(d), "100 ms"));
 
   /* Already past since: no waiting at all, even with "forever". */
-  t0 = now_ms();
+  t0 = tu_now_ms();
   TU_OK(d, pd_wait(d, v - 1, -1, &got));
   assert_int_equal(got, v);
-  assert_true(now_ms() - t0 < 100);
+  assert_true(tu_now_ms() - t0 < 100);
   pd_close(d);
   tu_rmdir(dir);
 }
@@ -400,9 +394,9 @@ static void test_wait__changes_in_another_namespace_do_not_end_the_wait(void **s
   TU_OK(d, pd_version(d, &v));
   other_ns_ctx ctx = {path, 20};
   pid_t pid = tu_fork(other_ns_writer, &ctx);
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   assert_int_equal(pd_wait(d, v, 300, NULL), PD_ETIMEOUT);
-  assert_in_range(now_ms() - t0, 300, 1500);
+  assert_in_range(tu_now_ms() - t0, 300, 1500);
   assert_int_equal(tu_wait(pid), 0);
   pd_close(d);
   tu_rmdir(dir);
@@ -423,9 +417,9 @@ static void test_wait__idle_watcher_uses_almost_no_cpu(void **state) {
   pd_dict *d = tu_open(tu_path(dir, "idle.pd"), NULL);
   int64_t v = 0;
   TU_OK(d, pd_version(d, &v));
-  int64_t cpu0 = cpu_us(), t0 = now_ms();
+  int64_t cpu0 = cpu_us(), t0 = tu_now_ms();
   assert_int_equal(pd_wait(d, v, 2000, NULL), PD_ETIMEOUT);
-  int64_t cpu = cpu_us() - cpu0, took = now_ms() - t0;
+  int64_t cpu = cpu_us() - cpu0, took = tu_now_ms() - t0;
   print_message("idle wait: %lld ms of CPU over %lld ms\n", (long long)cpu / 1000,
                 (long long)took);
   assert_true(took >= 2000);
@@ -480,13 +474,13 @@ static void test_watch_fd__readable_after_other_process_commits_then_drained(voi
   /* After an event the descriptor turns readable a few more times while
    * pd_wait re-checks for a commit not yet published (watch.c, "settle");
    * each pd_wait drains it and it falls quiet within a fraction of a second. */
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   int rechecks = 0;
   while (fd_readable(fd, 1000)) {
     assert_int_equal(pd_wait(d, now, 0, NULL), PD_ETIMEOUT);
     assert_true(++rechecks < 100);
   }
-  assert_true(now_ms() - t0 < 2000);
+  assert_true(tu_now_ms() - t0 < 2000);
   pd_close(d);
   tu_rmdir(dir);
 }
@@ -539,12 +533,12 @@ static void test_fork__child_of_watching_handle_gets_eforked_then_reopens(void *
   TU_OK(d, pd_version(d, &v1));
   assert_int_equal(pd_wait(d, v1, 0, NULL), PD_ETIMEOUT); /* drain own events */
   writer_ctx wctx = {path, "from-another-process"};
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   pid = tu_fork(one_write, &wctx);
   int64_t v2 = 0;
   TU_OK(d, pd_wait(d, v1, WAIT_MS, &v2));
   assert_true(v2 > v1);
-  assert_true(now_ms() - t0 < 2000);
+  assert_true(tu_now_ms() - t0 < 2000);
   assert_int_equal(tu_wait(pid), 0);
   pd_close(d);
   tu_rmdir(dir);
@@ -558,9 +552,9 @@ static void test_wait__memory_dict_waits_only_for_its_own_changes(void **state) 
   int64_t v = -1;
   TU_OK(d, pd_version(d, &v));
   assert_int_equal(pd_wait(d, v, 0, NULL), PD_ETIMEOUT);
-  int64_t t0 = now_ms();
+  int64_t t0 = tu_now_ms();
   assert_int_equal(pd_wait(d, v, 50, NULL), PD_ETIMEOUT);
-  assert_in_range(now_ms() - t0, 50, 900);
+  assert_in_range(tu_now_ms() - t0, 50, 900);
   /* Nothing else can change it: waiting forever is refused, not a hang. */
   assert_int_equal(pd_wait(d, v, -1, NULL), PD_EMISUSE);
   assert_non_null(strstr(pd_errmsg(d), ":memory:"));
@@ -616,9 +610,9 @@ static void test_wait__file_deleted_or_replaced_ends_the_wait_with_egone(void **
     TU_OK(d, pd_version(d, &v));
     remover r = {path, replaced ? other : NULL};
     pid_t pid = tu_fork(remove_later, &r);
-    int64_t t0 = now_ms();
+    int64_t t0 = tu_now_ms();
     assert_int_equal(pd_wait(d, v, 10000, &out), PD_EGONE);
-    assert_true(now_ms() - t0 < 5000); /* woken by the event, not the timeout */
+    assert_true(tu_now_ms() - t0 < 5000); /* woken by the event, not the timeout */
     assert_non_null(strstr(pd_errmsg(d), replaced ? "replaced" : "deleted"));
     assert_int_equal(tu_wait(pid), 0);
     pd_close(d);

@@ -6,13 +6,12 @@
  * connection closes.
  *
  * A child holds the write lock in an open transaction (a process forked
- * inside one could not write) while other children line up behind it. Each child says over a pipe when it is about
- * to write; the parent then gives it CLAIM_AFTER_MS, ten times the 10 ms
+ * inside one could not write) while other children line up behind it. Each
+ * child says over a pipe when it is about to write; the parent then gives it CLAIM_AFTER_MS, ten times the 10 ms
  * after which a waiting writer claims priority, before the next step.
  */
 #include "testutil.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,22 +20,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CLAIM_AFTER_MS 100
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The name write_priority.c gives the file's object. */
 static const char *object_name(const char *path) {
@@ -69,7 +55,7 @@ static int writer_main(void *arg) {
   o.timeout_ms = 10000;
   pd_dict *d = NULL;
   if (pd_open(&d, w->path, &o) != PD_OK) return 2;
-  int64_t started = now_ms();
+  int64_t started = tu_now_ms();
   if (write(w->ready[1], "r", 1) != 1) return 3;
   pd_val k = pd_text("order", 5), v = pd_text(w->letter, 1);
   int rc = pd_set(d, &k, &v);
@@ -79,7 +65,7 @@ static int writer_main(void *arg) {
   }
   pd_close(d);
   /* Exit status 10 + the time the set took in seconds: the parent checks it. */
-  int64_t took_s = (now_ms() - started) / 1000;
+  int64_t took_s = (tu_now_ms() - started) / 1000;
   return 10 + (int)(took_s > 100 ? 100 : took_s);
 }
 
@@ -168,10 +154,10 @@ static void long_waiter_goes_before_a_newcomer(void **state) {
     hold_write_lock(&a, path);
     writer b, c;
     start_writer(&b, path, "B");
-    sleep_ms(CLAIM_AFTER_MS);
+    tu_sleep_ms(CLAIM_AFTER_MS);
     if (!object_exists(path)) fail_msg("round %d: no object while B waits", round);
     start_writer(&c, path, "C");
-    sleep_ms(1);
+    tu_sleep_ms(1);
     commit_and_release(&a);
     writer_seconds(&b);
     writer_seconds(&c);
@@ -196,9 +182,9 @@ static void killed_claimant_holds_nobody_back(void **state) {
   hold_write_lock(&a, path);
   writer b, c;
   start_writer(&b, path, "B");
-  sleep_ms(CLAIM_AFTER_MS);
+  tu_sleep_ms(CLAIM_AFTER_MS);
   start_writer(&c, path, "C");
-  sleep_ms(CLAIM_AFTER_MS);
+  tu_sleep_ms(CLAIM_AFTER_MS);
   assert_int_equal(kill(b.pid, SIGKILL), 0);
   int status = 0;
   assert_int_equal(waitpid(b.pid, &status, 0), b.pid);
@@ -227,7 +213,7 @@ static void foreign_object_is_left_alone(const char *foreign, size_t size) {
   hold_write_lock(&a, path);
   writer b;
   start_writer(&b, path, "B");
-  sleep_ms(CLAIM_AFTER_MS);
+  tu_sleep_ms(CLAIM_AFTER_MS);
   commit_and_release(&a);
   writer_seconds(&b);
   char *order = order_of(path);

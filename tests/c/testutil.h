@@ -30,6 +30,10 @@ uint64_t tu_file_hash(const char *path);
 /* Writes len bytes to path (creating or truncating it). */
 void tu_write_file(const char *path, const void *p, size_t len);
 
+/* CLOCK_MONOTONIC in milliseconds, and a sleep of ms through signals. */
+int64_t tu_now_ms(void);
+void tu_sleep_ms(int ms);
+
 /* Runs fn(arg) in a forked child and returns its exit status (0 = success).
  * The child exits with fn's return value without running atexit handlers. */
 typedef int (*tu_child_fn)(void *arg);
