@@ -71,14 +71,6 @@ static void workload(const char *path, int n) {
   pd_close(d);
 }
 
-/* A set inside pd_begin is held and reported done before it is written
- * (engine_sqlite_sets.c). Each allocation of a later call is failed in turn
- * (some make SQLite end the transaction by itself). When writing the held
- * sets fails, the whole transaction is given up: that call says so, a later
- * read neither sees nor writes them, later writes are refused and pd_commit
- * commits nothing. When only the call's own read fails, the transaction
- * goes on whole. A failed commit commits nothing. Either way the file keeps
- * only what it had, once the transaction is over. */
 /* Opens path, counts its entries into *before, and begins a transaction of
  * sets of keys first .. first + sets - 1 (to 0 .. sets - 1). */
 static pd_dict *begin_with_sets(const char *path, int first, int sets, int64_t *before) {
@@ -92,10 +84,18 @@ static pd_dict *begin_with_sets(const char *path, int first, int sets, int64_t *
   return d;
 }
 
+/* A set inside pd_begin is held and reported done before it is written
+ * (engine_sqlite_sets.c). Each allocation of a later call is failed in turn
+ * (some make SQLite end the transaction by itself). When writing the held
+ * sets fails, the whole transaction is given up: that call says so, a later
+ * read neither sees nor writes them, later writes are refused and pd_commit
+ * commits nothing. When only the call's own read fails, the transaction
+ * goes on whole. A failed commit commits nothing. Either way the file keeps
+ * only what it had, once the transaction is over. */
 static void held_sets_lost_to_a_failure(const char *path) {
   static const char *const calls[] = {"get", "count", "iteration", "commit"};
   for (int when = 0; when < 4; when++) {
-    int n;
+    int n, given_up_seen = 0;
     for (n = 1; n < 200 && xu_failures < 20; n++) {
       int64_t before = 0, after = 0;
       pd_dict *d = begin_with_sets(path, 1000, 10, &before); /* all held */
@@ -103,9 +103,10 @@ static void held_sets_lost_to_a_failure(const char *path) {
       countdown = n;
       fired = 0;
       int rc;
+      pd_val got = pd_null();
       if (when == 0) {
-        pd_val k = pd_int(1000), v;
-        rc = pd_get(d, &k, &v);
+        pd_val k = pd_int(1000);
+        rc = pd_get(d, &k, &got);
       } else if (when == 1) {
         rc = pd_count(d, &after);
       } else if (when == 2) {
@@ -129,6 +130,8 @@ static void held_sets_lost_to_a_failure(const char *path) {
       XU_CHECK(rc == PD_ENOMEM || rc == PD_OK, "%s, N=%d: %s: %s", calls[when], n,
                pd_errstr(rc), pd_errmsg(d));
       if (rc == PD_OK) { /* the failure was retried inside the call */
+        if (when == 0)
+          XU_CHECK(got.kind == PD_INT && got.u.i == 0, "get, N=%d: a retried get read wrong", n);
         if (pd_in_transaction(d)) XU_RC(pd_rollback(d), PD_OK, d, "rollback");
         if (when == 3) { /* committed: whole, and then taken out again */
           XU_RC(pd_count(d, &after), PD_OK, d, "count after the commit");
@@ -144,6 +147,7 @@ static void held_sets_lost_to_a_failure(const char *path) {
       }
       int given_up = strstr(pd_errmsg(d), "the transaction was rolled back") != NULL;
       if (when != 3 && given_up) {
+        given_up_seen++;
         pd_val k = pd_int(1001), v;
         XU_RC(pd_get(d, &k, &v), PD_ENOTFOUND, d, "a held key read after the failure");
         pd_val k1 = pd_int(1), v1 = pd_int(1);
@@ -171,6 +175,8 @@ static void held_sets_lost_to_a_failure(const char *path) {
     printf("%s: allocation failures injected at N = 1..%d\n", calls[when], n - 1);
     XU_CHECK(n > 1 && n < 200, "%s: failures at N = 1..%d, want some and an end", calls[when],
              n - 1);
+    /* The point of the case: some failure must have cost the held sets. */
+    XU_CHECK(when == 3 || given_up_seen > 0, "%s: no failure gave the transaction up", calls[when]);
   }
 }
 

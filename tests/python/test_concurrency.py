@@ -231,19 +231,42 @@ def test_threads__gil_is_released_while_waiting_for_a_lock(db_path):
         assert len(ticks) > 20
 
 
+def _waits_for_the_write_lock(tid):
+    """Whether thread tid waits for a file's write lock: asleep in the core's
+    busy back-off (the only sleep it does here), or, once it has waited 10 ms
+    and claimed the lock, in a futex wait on the writers' shared memory object
+    (lib/src/write_priority.c). A futex wait elsewhere (the GIL) does not count."""
+    with open(f"/proc/self/task/{tid}/wchan") as f:
+        wchan = f.read()
+    if "nanosleep" in wchan:
+        return True
+    if "futex" not in wchan:
+        return False
+    with open(f"/proc/self/task/{tid}/syscall") as f:
+        fields = f.read().split()
+    if len(fields) < 2 or fields[0] != "202":  # futex(2) on x86-64
+        return False
+    address = int(fields[1], 16)
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if "/permadict-writers-" in line:
+                start, end = (int(x, 16) for x in line.split()[0].split("-"))
+                if start <= address < end:
+                    return True
+    return False
+
+
 def _interrupt_when_blocked(holder):
-    """In a thread: once the main thread sleeps in the core's busy back-off (the
-    only sleep it does here), send this process SIGINT, then end holder's
-    transaction, so the blocked call returns with a KeyboardInterrupt pending."""
+    """In a thread: once the main thread waits for the write lock, send this
+    process SIGINT, then end holder's transaction, so the blocked call returns
+    with a KeyboardInterrupt pending."""
     main = threading.get_native_id()
     release = threading.Event()
 
     def interrupter():
         deadline = time.monotonic() + 30  # then no SIGINT, and the test fails, not hangs
-        with open(f"/proc/self/task/{main}/wchan") as f:
-            while "nanosleep" not in f.read() and time.monotonic() < deadline:
-                f.seek(0)
-                time.sleep(0.001)
+        while not _waits_for_the_write_lock(main) and time.monotonic() < deadline:
+            time.sleep(0.001)
         if time.monotonic() < deadline:
             os.kill(os.getpid(), signal.SIGINT)
         release.set()
