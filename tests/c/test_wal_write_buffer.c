@@ -2,7 +2,7 @@
  * (wal_write_buffer.c) are in the file before anyone else can read them, are
  * read back right inside the transaction, and never reach the file once
  * their transaction has rolled back. Transactions here change more than
- * the page cache holds (8 MiB), so SQLite writes pages to the WAL before
+ * the page cache holds (16 MiB), so SQLite writes pages to the WAL before
  * the commit and reads them back. */
 #include "testutil.h"
 
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 6000 /* 12 MB */ };
+enum { VALUE_BYTES = 2000, BIG_TXN_SETS = 12000 /* 24 MB */ };
 
 /* A value that tells which key and which round wrote it. */
 static pd_val value_of(unsigned char *buf, int i, int round) {
@@ -186,7 +186,7 @@ static int hold_snapshot(void *arg) {
   return 0;
 }
 
-enum { REWRITE_TXN_SETS = 12000 /* 24 MB: pages written out twice */ };
+enum { REWRITE_TXN_SETS = 24000 /* 48 MB: pages written out twice */ };
 
 /* For a child: commits one transaction larger than the page cache several
  * times over, then exits without closing. A small commit comes first: the
