@@ -281,7 +281,9 @@ typedef struct pd_options {
    * <0 turns it off. The cache never returns anything older than the last
    * commit by anyone (it is checked against the WAL index on every call);
    * values over 4 KiB are not cached. It only grows with what is read:
-   * 100,000 keys of 100-byte values take about 18 MiB. */
+   * 100,000 keys of 100-byte values take about 18 MiB. Apart from it,
+   * SQLite's page cache of a handle grows to 16 MiB with the pages the
+   * handle reads and writes. */
   int cache_kib;
 } pd_options;
 #define PD_OPTIONS_INIT {PD_OPTIONS_VERSION, NULL, 0, 1, -1, 0, 0}
