@@ -7,8 +7,9 @@
  *
  * A child holds the write lock in an open transaction (a process forked
  * inside one could not write) while other children line up behind it. Each
- * child says over a pipe when it is about to write; the parent then gives it CLAIM_AFTER_MS, ten times the 10 ms
- * after which a waiting writer claims priority, before the next step.
+ * child says over a pipe when it is about to write; the parent then gives
+ * it CLAIM_AFTER_MS, ten times the 10 ms after which a waiting writer
+ * claims priority, before the next step.
  */
 #include "testutil.h"
 
@@ -37,6 +38,18 @@ static int object_exists(const char *path) {
   int fd = shm_open(object_name(path), O_RDONLY, 0);
   if (fd >= 0) close(fd);
   return fd >= 0;
+}
+
+/* The number of the claim standing in the file's object, 0 if none: its
+ * second 32-bit word (write_priority.c, priority_shared). */
+static uint32_t standing_claim(const char *path) {
+  int fd = shm_open(object_name(path), O_RDONLY, 0);
+  if (fd < 0) fail_msg("no object for %s", path);
+  uint32_t claim = 0;
+  ssize_t got = pread(fd, &claim, sizeof claim, 4);
+  close(fd);
+  if (got != (ssize_t)sizeof claim) fail_msg("the object for %s is too short", path);
+  return claim;
 }
 
 /* A child that sets "order" to its own letter. */
@@ -156,7 +169,7 @@ static void long_waiter_goes_before_a_newcomer(void **state) {
     writer b, c;
     start_writer(&b, path, "B");
     tu_sleep_ms(CLAIM_AFTER_MS);
-    if (!object_exists(path)) fail_msg("round %d: no object while B waits", round);
+    if (!standing_claim(path)) fail_msg("round %d: B has waited and claimed nothing", round);
     start_writer(&c, path, "C");
     tu_sleep_ms(1);
     commit_and_release(&a);
@@ -184,8 +197,11 @@ static void killed_claimant_holds_nobody_back(void **state) {
   writer b, c;
   start_writer(&b, path, "B");
   tu_sleep_ms(CLAIM_AFTER_MS);
+  uint32_t claim = standing_claim(path);
+  if (!claim) fail_msg("B has waited and claimed nothing");
   start_writer(&c, path, "C");
   tu_sleep_ms(CLAIM_AFTER_MS);
+  assert_int_equal(standing_claim(path), claim); /* still B's: C stands back */
   assert_int_equal(kill(b.pid, SIGKILL), 0);
   assert_int_equal(tu_wait(b.pid), 128 + SIGKILL);
   commit_and_release(&a);

@@ -95,7 +95,7 @@ static pd_dict *begin_with_sets(const char *path, int first, int sets, int64_t *
 static void held_sets_lost_to_a_failure(const char *path) {
   static const char *const calls[] = {"get", "count", "iteration", "commit"};
   for (int when = 0; when < 4; when++) {
-    int n, given_up_seen = 0;
+    int n, given_up_seen = 0, failed_commits = 0;
     for (n = 1; n < 200 && xu_failures < 20; n++) {
       int64_t before = 0, after = 0;
       pd_dict *d = begin_with_sets(path, 1000, 10, &before); /* all held */
@@ -132,6 +132,11 @@ static void held_sets_lost_to_a_failure(const char *path) {
       if (rc == PD_OK) { /* the failure was retried inside the call */
         if (when == 0)
           XU_CHECK(got.kind == PD_INT && got.u.i == 0, "get, N=%d: a retried get read wrong", n);
+        if (when == 1)
+          XU_CHECK(after == before + 10, "count, N=%d: a retried count read %lld, want %lld", n,
+                   (long long)after, (long long)(before + 10));
+        XU_CHECK(pd_in_transaction(d) == (when != 3), "%s, N=%d: the transaction %s", calls[when],
+                 n, when != 3 ? "ended with a call that succeeded" : "is open after its commit");
         if (pd_in_transaction(d)) XU_RC(pd_rollback(d), PD_OK, d, "rollback");
         if (when == 3) { /* committed: whole, and then taken out again */
           XU_RC(pd_count(d, &after), PD_OK, d, "count after the commit");
@@ -145,6 +150,7 @@ static void held_sets_lost_to_a_failure(const char *path) {
         pd_close(d);
         continue;
       }
+      failed_commits += when == 3;
       int given_up = strstr(pd_errmsg(d), "the transaction was rolled back") != NULL;
       if (when != 3 && given_up) {
         given_up_seen++;
@@ -177,6 +183,7 @@ static void held_sets_lost_to_a_failure(const char *path) {
              n - 1);
     /* The point of the case: some failure must have cost the held sets. */
     XU_CHECK(when == 3 || given_up_seen > 0, "%s: no failure gave the transaction up", calls[when]);
+    XU_CHECK(when != 3 || failed_commits > 0, "commit: no failure made the commit fail");
   }
 }
 
@@ -188,7 +195,7 @@ static void held_sets_lost_to_a_failure(const char *path) {
 enum { LONG_LOG_SETS = 1100 };
 
 static void long_log_lost_to_a_failed_commit(const char *path) {
-  int n;
+  int n, failed_commits = 0;
   for (n = 1; n < 5000 && xu_failures < 20; n++) {
     int64_t before = 0, after = 0;
     pd_dict *d = begin_with_sets(path, 2000, LONG_LOG_SETS, &before);
@@ -200,6 +207,7 @@ static void long_log_lost_to_a_failed_commit(const char *path) {
     XU_CHECK(rc == PD_ENOMEM || rc == PD_OK, "commit, N=%d: %s: %s", n, pd_errstr(rc),
              pd_errmsg(d));
     XU_CHECK(!pd_in_transaction(d), "commit, N=%d: the transaction is still open", n);
+    failed_commits += rc == PD_ENOMEM;
     int64_t want = rc == PD_OK ? before + LONG_LOG_SETS : before;
     XU_RC(pd_count(d, &after), PD_OK, d, "count after the commit");
     XU_CHECK(after == want, "commit, N=%d: %lld entries after, %lld wanted", n,
@@ -217,6 +225,7 @@ static void long_log_lost_to_a_failed_commit(const char *path) {
   }
   printf("long commit: allocation failures injected at N = 1..%d\n", n - 1);
   XU_CHECK(n > 1 && n < 5000, "long commit: failures at N = 1..%d, want some and an end", n - 1);
+  XU_CHECK(failed_commits > 0, "long commit: no failure made the commit fail");
 }
 
 int main(void) {
