@@ -122,6 +122,9 @@ static int map_object(const pd_dict *d, priority_shared **out) {
   int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd >= 0) {
     if (fchmod(fd, db.st_mode & 0666) != 0 || ftruncate(fd, sizeof(priority_shared)) != 0) {
+      /* Ours and unusable: left empty, every later writer would take it
+       * for one not yet ready, and give up on it. */
+      shm_unlink(name);
       close(fd);
       return UNUSABLE;
     }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,12 +259,51 @@ static void foreign_empty_object_is_left_alone(void **state) {
   foreign_object_is_left_alone("", 0);
 }
 
+static void foreign_object_of_our_size_is_left_alone(void **state) {
+  (void)state;
+  static const char foreign[24] = "24 bytes, not our magic"; /* sizeof(priority_shared) */
+  foreign_object_is_left_alone(foreign, sizeof foreign);
+}
+
+/* For a child: a writer whose file size limit (1 byte, which ftruncate
+ * obeys too) keeps it from sizing the object it has just created. Its set
+ * fails as well: the WAL cannot grow either. */
+static int write_unable_to_size_the_object(void *arg) {
+  pd_dict *d = NULL;
+  if (pd_open(&d, arg, NULL) != PD_OK) return 2;
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit one_byte = {1, 1};
+  if (setrlimit(RLIMIT_FSIZE, &one_byte) != 0) return 3;
+  pd_val k = pd_text("k", 1), v = pd_int(1);
+  if (pd_set(d, &k, &v) == PD_OK) return 4;
+  pd_close(d);
+  return 0;
+}
+
+/* A creator that cannot size its new object removes it: left empty, it
+ * would be taken for one not yet ready by every later writer, which would
+ * then give up on priority for this file until the object went. */
+static void an_object_its_creator_cannot_size_is_removed(void **state) {
+  (void)state;
+  const char *dir = tu_tmpdir();
+  const char *path = tu_path(dir, "s.db");
+  pd_close(tu_open(path, NULL));
+  shm_unlink(object_name(path)); /* one a crashed earlier run left for a file of this inode */
+  pd_dict *reader = tu_open(path, NULL); /* keeps the -wal and -shm the child needs */
+  assert_int_equal(tu_run_child(write_unable_to_size_the_object, (void *)path), 0);
+  assert_false(object_exists(path));
+  pd_close(reader);
+  tu_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(long_waiter_goes_before_a_newcomer),
       cmocka_unit_test(killed_claimant_holds_nobody_back),
       cmocka_unit_test(foreign_object_of_another_size_is_left_alone),
       cmocka_unit_test(foreign_empty_object_is_left_alone),
+      cmocka_unit_test(foreign_object_of_our_size_is_left_alone),
+      cmocka_unit_test(an_object_its_creator_cannot_size_is_removed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
