@@ -13,9 +13,10 @@
  * one, costs one statement (an upsert of the item; inside pd_begin, 1/64 of
  * a 64-row upsert and of the SELECT that tells which keys were new, or one
  * statement each while most keys of the last batch were old:
- * engine_sqlite_sets.c) plus at most 1/64 of a batch INSERT. The count and version live in the newest log row, not
- * in a namespace row, because every page a commit touches is one more WAL
- * frame to write and checkpoint: an autocommit overwrite went from 3 pages
+ * engine_sqlite_sets.c) plus at most 1/64 of a batch INSERT. The count and
+ * version live in the newest log row, not in a namespace row, because
+ * every page a commit touches is one more WAL frame to write and
+ * checkpoint: an autocommit overwrite went from 3 pages
  * to 2 (measured with raw SQLite in the same layout: 44 -> 31 us a commit).
  * For the same reason a new entry takes the rowid next to its log row's
  * (FORMAT.md 2), so both land on one page: an autocommit set of a new key

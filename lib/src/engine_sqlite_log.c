@@ -204,9 +204,8 @@ int pd__sq_log_flush(pd_dict *d) {
   }
   if (rc) {
     /* SQLite ended the transaction, which gave it up and dropped every row
-     * (errors.c), perhaps freeing them: nothing to keep. Otherwise done is
-     * short of log_n. */
-    if (done >= d->log_n) return rc;
+     * (errors.c), perhaps freeing them: nothing to keep. */
+    if (d->txn_failed_rc) return rc;
     /* Each statement is atomic: keep exactly the rows not yet written, so a
      * later flush (or the rollback that usually follows) stays right. */
     memmove(d->log_rows, d->log_rows + done, (d->log_n - done) * sizeof *d->log_rows);

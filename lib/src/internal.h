@@ -410,6 +410,8 @@ void pd__sleep_us(int64_t us);
 /* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
  * once the handle's timeout has passed. */
 int pd__busy_retry(pd_dict *d, int attempt);
+/* The same for a wait within b: 1 to retry, 0 once b is slept out. */
+int pd__budget_retry(pd__sleep_budget *b, int attempt);
 /* The current call's deadline (now + timeout), set at its first wait. */
 int64_t pd__call_deadline(pd_dict *d);
 /* write_priority.c, around the BEGIN IMMEDIATE of a write transaction:
@@ -424,8 +426,6 @@ void pd__write_priority_after_begin(pd_dict *d);
 void pd__write_priority_released(pd_dict *d);
 void pd__write_priority_detach(pd_dict *d);
 void pd__write_priority_forget_object(pd_dict *d);
-/* The same for a wait within b: 1 to retry, 0 once b is slept out. */
-int pd__budget_retry(pd__sleep_budget *b, int attempt);
 /* The PD_EBUSY message naming the file and the timeout. */
 int pd__busy_err(pd_dict *d, const char *what);
 

@@ -205,7 +205,8 @@ static void give_up_claim(pd__write_priority *w) {
   if (!w->claim) return;
   uint32_t mine = w->claim;
   w->claim = 0;
-  if (atomic_compare_exchange_strong(&w->shared->claim, &mine, 0)) futex_wake_all(&w->shared->claim);
+  if (atomic_compare_exchange_strong(&w->shared->claim, &mine, 0))
+    futex_wake_all(&w->shared->claim);
 }
 
 /* Sleeps while claim c stands, until until_us at the latest. */
@@ -249,7 +250,8 @@ void pd__write_priority_wait(pd_dict *d, int64_t wait_us) {
     int64_t urgent_at = d->write_wait_from_us + URGENT_US;
     if (!c && now >= urgent_at && !try_claim(w)) c = atomic_load(&s->claim);
     if (c) refrain(s, c, pd__call_deadline(d));
-    else if (!w->claim && now < urgent_at) pd__sleep_us(now + wait_us < urgent_at ? wait_us : urgent_at - now);
+    else if (!w->claim && now < urgent_at)
+      pd__sleep_us(now + wait_us < urgent_at ? wait_us : urgent_at - now);
   }
   w->released_seen = atomic_load(&s->released);
 }
@@ -287,7 +289,10 @@ void pd__write_priority_forget_object(pd_dict *d) {
 #else /* no futexes: waiters poll (busy.c) */
 
 void pd__write_priority_before_begin(pd_dict *d) { d->in_write_begin = 1; }
-void pd__write_priority_wait(pd_dict *d, int64_t wait_us) { pd__sleep_us(wait_us); }
+void pd__write_priority_wait(pd_dict *d, int64_t wait_us) {
+  (void)d;
+  pd__sleep_us(wait_us);
+}
 void pd__write_priority_after_begin(pd_dict *d) { d->in_write_begin = 0; }
 void pd__write_priority_released(pd_dict *d) { (void)d; }
 void pd__write_priority_forget_object(pd_dict *d) { (void)d; }

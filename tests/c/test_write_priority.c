@@ -160,7 +160,7 @@ static char *order_of(const char *path) {
  * microseconds at first, takes the lock before B, which sleeps 250-500 us
  * between polls by then, and the final value is B's. Five rounds, C last
  * every time. */
-static void long_waiter_goes_before_a_newcomer(void **state) {
+static void test_write_priority__long_waiter_goes_before_a_newcomer(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "p.db");
@@ -189,7 +189,7 @@ static void long_waiter_goes_before_a_newcomer(void **state) {
  * waiting. C's timeout is 10 s and a claim not renewed for 100 ms is
  * cleared, so C must be done well within 5 s; a claim never cleared would
  * hold C until its timeout. */
-static void killed_claimant_holds_nobody_back(void **state) {
+static void test_write_priority__killed_claimant_holds_nobody_back(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "k.db");
@@ -248,18 +248,18 @@ static void foreign_object_is_left_alone(const char *foreign, size_t size) {
   tu_rmdir(dir);
 }
 
-static void foreign_object_of_another_size_is_left_alone(void **state) {
+static void test_write_priority__foreign_object_of_another_size_is_left_alone(void **state) {
   (void)state;
   static const char foreign[] = "not a permadict object";
   foreign_object_is_left_alone(foreign, sizeof foreign);
 }
 
-static void foreign_empty_object_is_left_alone(void **state) {
+static void test_write_priority__foreign_empty_object_is_left_alone(void **state) {
   (void)state;
   foreign_object_is_left_alone("", 0);
 }
 
-static void foreign_object_of_our_size_is_left_alone(void **state) {
+static void test_write_priority__foreign_object_of_our_size_is_left_alone(void **state) {
   (void)state;
   static const char foreign[24] = "24 bytes, not our magic"; /* sizeof(priority_shared) */
   foreign_object_is_left_alone(foreign, sizeof foreign);
@@ -283,7 +283,7 @@ static int write_unable_to_size_the_object(void *arg) {
 /* A creator that cannot size its new object removes it: left empty, it
  * would be taken for one not yet ready by every later writer, which would
  * then give up on priority for this file until the object went. */
-static void an_object_its_creator_cannot_size_is_removed(void **state) {
+static void test_write_priority__an_object_its_creator_cannot_size_is_removed(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
   const char *path = tu_path(dir, "s.db");
@@ -298,12 +298,12 @@ static void an_object_its_creator_cannot_size_is_removed(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(long_waiter_goes_before_a_newcomer),
-      cmocka_unit_test(killed_claimant_holds_nobody_back),
-      cmocka_unit_test(foreign_object_of_another_size_is_left_alone),
-      cmocka_unit_test(foreign_empty_object_is_left_alone),
-      cmocka_unit_test(foreign_object_of_our_size_is_left_alone),
-      cmocka_unit_test(an_object_its_creator_cannot_size_is_removed),
+      cmocka_unit_test(test_write_priority__long_waiter_goes_before_a_newcomer),
+      cmocka_unit_test(test_write_priority__killed_claimant_holds_nobody_back),
+      cmocka_unit_test(test_write_priority__foreign_object_of_another_size_is_left_alone),
+      cmocka_unit_test(test_write_priority__foreign_empty_object_is_left_alone),
+      cmocka_unit_test(test_write_priority__foreign_object_of_our_size_is_left_alone),
+      cmocka_unit_test(test_write_priority__an_object_its_creator_cannot_size_is_removed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
