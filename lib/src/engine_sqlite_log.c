@@ -21,8 +21,9 @@
  * still reaches back far enough. (Measured, C, 100,000 sets in one
  * transaction: the log's share fell from about 3,400 instructions a set to
  * about 350.)
- * A multi-row INSERT inside a transaction makes SQLite open a statement
- * journal (a 64 KiB allocation), but once per batch, not once per change.
+ * The batch says OR ROLLBACK, so that SQLite keeps no statement journal for
+ * it (backend_sqlite.c): a row that fails ends the transaction, as any
+ * failure to write the log does.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -340,11 +340,12 @@ int pd__sq_connect(pd_dict *d) {
    * truncating the file, into SIGBUS in the caller's process, which a library
    * must not risk; and with the read cache answering repeated gets, the
    * measured gain of mmap for the rest was small (about 0.3 us a get).
-   * temp_store = MEMORY: nothing here builds temporary tables, but the
-   * multi-row statements (held sets, engine_sqlite_sets.c, and change log
-   * rows) keep a statement journal, which past 64 KiB went to a temporary
-   * file (strace, 30,000 overwrites of random keys in 64-row statements:
-   * 82,000 more pwrite64 calls, about 175 a statement). When to checkpoint
+   * temp_store = MEMORY: nothing here builds temporary tables, and the
+   * multi-row statements keep no statement journal (backend_sqlite.c,
+   * OR_ROLLBACK), but should SQLite need either, it stays in memory: a
+   * statement journal past 64 KiB went to a temporary file (strace, 30,000
+   * overwrites of random keys when 64-row statements kept one: 82,000 more
+   * pwrite64 calls, about 175 a statement). When to checkpoint
    * is wal_checkpoint.c's hook, which replaces SQLite's wal_autocheckpoint. */
   rc = pd__exec(d, pd__synchronous_pragma(d->opts.durable));
   if (!rc) rc = pd__exec(d, CACHE_PRAGMA);

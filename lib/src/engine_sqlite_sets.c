@@ -22,14 +22,14 @@
  * takes the rowid of its version (FORMAT.md 2) while an old key's keeps its
  * own, so the entries found at the batch's rowids are exactly the new keys.
  *
- * Overwrites are the exception: a statement that changes rows already in
- * the file keeps a statement journal of every page it touches (to undo
- * itself if a later row fails), and 64 overwrites of random keys touch
- * about 64 pages. That cost what the batch saved (bench_kv, overwrite in a
- * transaction, 2 runs: 7.5-7.8 us against 7.0-7.1), so while the last full
- * batch found most of its keys already there, full batches are written a
- * set to a statement (which also tells which keys were new), and the
- * handle goes back to batches once one finds most keys new.
+ * Only new keys go in the 64-row statement (backend_sqlite.c, OR_ROLLBACK);
+ * the keys it found already there are then written a set to a statement.
+ * So while the last full batch found most of its keys already there, full
+ * batches are written a set to a statement from the start, sparing the
+ * batch's lookups, and the handle goes back to batches once one finds most
+ * keys new. (When the batch still updated old keys itself, its statement
+ * journal of the pages they were on made this the cheaper way too: bench_kv,
+ * overwrite in a transaction, 2 runs: 7.0-7.1 us against 7.5-7.8.)
  *
  * Errors: a set whose batch fails later was reported as done to its caller.
  * The flush therefore gives up the whole transaction (pd__txn_abandon): the
@@ -113,9 +113,12 @@ static int find_new_entries(pd_dict *d, int *added) {
   return src == SQLITE_DONE ? PD_OK : pd__sqlite_err(d, src, "reading back stored values");
 }
 
+/* A full batch: its new keys in one statement, then the rest, whose rows
+ * that statement left alone, one to a statement, in order (a key set twice
+ * in the batch is new at its first set only). */
 static int write_batch(pd_dict *d, int *added) {
   int rc = PD_OK;
-  sqlite3_stmt *st = pd__stmt(d, PD__ST_UPSERT_ITEMS_BATCH, &rc);
+  sqlite3_stmt *st = pd__stmt(d, PD__ST_INSERT_NEW_ITEMS_BATCH, &rc);
   if (!st) return rc;
   sqlite3_bind_int64(st, 1, d->ns_id);
   for (int i = 0; i < PD__SET_BATCH; i++) {
@@ -129,7 +132,14 @@ static int write_batch(pd_dict *d, int *added) {
   int src = pd__step(d, st);
   pd__stmt_done(st);
   if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "storing values");
-  return find_new_entries(d, added);
+  rc = find_new_entries(d, added);
+  for (int i = 0; i < PD__SET_BATCH && !rc; i++) {
+    if (added[i]) continue;
+    pd_val key, value;
+    const pd__log_row *row = held_at(d, (size_t)i, &key, &value);
+    rc = pd__sq_upsert_one(d, row->version, &key, &value, &added[i]);
+  }
+  return rc;
 }
 
 int pd__sq_sets_write(pd_dict *d) {
