@@ -403,6 +403,15 @@ void pd__wal_writeback_close(pd_dict *d);
  * files with, or NULL (then the default VFS) if it could not be registered
  * or the program has made another VFS its default since. */
 const char *pd__wal_buffer_vfs(void);
+/* wal_reserve.c: disk blocks reserved ahead of a WAL's writes, through a
+ * descriptor of our own (fd -1: none, or reserving has ended). */
+typedef struct {
+  int fd;
+  sqlite3_int64 from, to; /* the last reservation */
+} pd__wal_reserve;
+void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int flags);
+void pd__wal_reserve_ahead(pd__wal_reserve *r, sqlite3_int64 off, sqlite3_int64 end);
+void pd__wal_reserve_close(pd__wal_reserve *r);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
  * meanwhile (fork_gate.c): every sleep inside a call goes through here. */

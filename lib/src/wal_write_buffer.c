@@ -86,6 +86,7 @@ struct wal_file {
    * from dirty_from to dirty_to has been written into since. */
   int window;
   int dirty_from, dirty_to;
+  pd__wal_reserve reserve; /* blocks ahead of the writes (wal_reserve.c) */
 };
 
 #define ROUND8(n) (((n) + 7) & ~(size_t)7)
@@ -110,7 +111,10 @@ static void empty(wal_file *w) {
 static int flush(wal_file *w) {
   int from = w->window ? w->dirty_from : 0, to = w->window ? w->dirty_to : w->len;
   int rc = SQLITE_OK;
-  if (to > from) rc = w->real->pMethods->xWrite(w->real, w->buf + from, to - from, w->start + from);
+  if (to > from) {
+    pd__wal_reserve_ahead(&w->reserve, w->start + from, w->start + to);
+    rc = w->real->pMethods->xWrite(w->real, w->buf + from, to - from, w->start + from);
+  }
   /* Kept on failure: these frames may belong to a transaction that goes
    * on, and a later commit must write them or fail. */
   if (rc == SQLITE_OK) empty(w);
@@ -221,6 +225,7 @@ static int wal_close(sqlite3_file *f) {
   /* Nothing left here belongs to a commit (see the top of the file). */
   if (w->main) w->main->wal = NULL;
   sqlite3_free(w->buf);
+  pd__wal_reserve_close(&w->reserve);
   return w->real->pMethods->xClose(w->real);
 }
 
@@ -358,6 +363,8 @@ static int buffered_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, in
     w->real = real;
     w->main = db;
     db->wal = w;
+    if (rc == SQLITE_OK) pd__wal_reserve_open(&w->reserve, name, flags);
+    else w->reserve.fd = -1;
     f->pMethods = &wal_methods;
   } else {
     ((main_file *)f)->real = real;
