@@ -132,6 +132,11 @@ static int write_batch(pd_dict *d, int *added) {
   int src = pd__step(d, st);
   pd__stmt_done(st);
   if (src != SQLITE_DONE) return pd__sqlite_err(d, src, "storing values");
+  /* Every row inserted (the usual batch of new keys): nothing to look up. */
+  if (sqlite3_changes64(d->db) == PD__SET_BATCH) {
+    for (int i = 0; i < PD__SET_BATCH; i++) added[i] = 1;
+    return PD_OK;
+  }
   rc = find_new_entries(d, added);
   for (int i = 0; i < PD__SET_BATCH && !rc; i++) {
     if (added[i]) continue;
