@@ -283,7 +283,9 @@ typedef struct pd_options {
    * values over 4 KiB are not cached. It only grows with what is read:
    * 100,000 keys of 100-byte values take about 18 MiB. Apart from it,
    * SQLite's page cache of a handle grows to 16 MiB with the pages the
-   * handle reads and writes. */
+   * handle reads and writes. A handle that may write also holds a
+   * descriptor of its own on the -wal file, to reserve disk blocks up to 4
+   * MiB ahead of its writes (the file's size stays what was written). */
   int cache_kib;
 } pd_options;
 #define PD_OPTIONS_INIT {PD_OPTIONS_VERSION, NULL, 0, 1, -1, 0, 0}
