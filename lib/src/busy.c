@@ -7,7 +7,9 @@
  * competing processes do not wake in step, and gives up at the handle's
  * deadline (timeout_ms from the first wait of the current call). The same
  * back-off drives the retry loops in pd__step around results the handler is
- * never asked about (SQLITE_BUSY_SNAPSHOT, _RECOVERY, a busy BEGIN).
+ * never asked about (SQLITE_BUSY_SNAPSHOT, _RECOVERY, a busy BEGIN). A wait
+ * for the write lock goes through write_priority.c, which may wake it
+ * early or make it stand back for a writer that has waited longer.
  */
 #include <stdio.h>
 #include <errno.h>

@@ -82,9 +82,11 @@ static const pd__log_row *held_at(const pd_dict *d, size_t i, pd_val *key, pd_va
   return row;
 }
 
+/* The held sets not yet added, one upsert each, in order. */
 static int write_each(pd_dict *d, int *added) {
   int rc = PD_OK;
   for (size_t i = 0; i < d->set_n && !rc; i++) {
+    if (added[i]) continue;
     pd_val key, value;
     const pd__log_row *row = held_at(d, i, &key, &value);
     rc = pd__sq_upsert_one(d, row->version, &key, &value, &added[i]);
@@ -138,13 +140,7 @@ static int write_batch(pd_dict *d, int *added) {
     return PD_OK;
   }
   rc = find_new_entries(d, added);
-  for (int i = 0; i < PD__SET_BATCH && !rc; i++) {
-    if (added[i]) continue;
-    pd_val key, value;
-    const pd__log_row *row = held_at(d, (size_t)i, &key, &value);
-    rc = pd__sq_upsert_one(d, row->version, &key, &value, &added[i]);
-  }
-  return rc;
+  return rc ? rc : write_each(d, added);
 }
 
 int pd__sq_sets_write(pd_dict *d) {

@@ -260,7 +260,8 @@ struct pd_dict {
   int timed_out;         /* the busy handler gave up in this call */
   /* Priority for a writer that has waited long (write_priority.c): NULL
    * until this handle first writes; wp_unusable: its shared memory could
-   * not be mapped (or was not ready wp_not_ready times), so the handle only
+   * not be mapped (or was not ready NOT_READY_TRIES times, which
+   * wp_not_ready counts), so the handle only
    * polls.
    * in_write_begin: a BEGIN IMMEDIATE is running, whose waits go there,
    * waiting since write_wait_from_us. */
@@ -414,10 +415,13 @@ void pd__wal_reserve_ahead(pd__wal_reserve *r, sqlite3_int64 off, sqlite3_int64 
 void pd__wal_reserve_close(pd__wal_reserve *r);
 int64_t pd__now_us(void);
 /* Sleeps us microseconds (through signals), letting fork() through
- * meanwhile (fork_gate.c): every sleep inside a call goes through here. */
+ * meanwhile (fork_gate.c): every sleep inside a call goes through here or
+ * through write_priority.c's futex waits, which do the same. */
 void pd__sleep_us(int64_t us);
-/* Called after SQLITE_BUSY*: sleeps a little and returns 1 to retry, or 0
- * once the handle's timeout has passed. */
+/* Called after SQLITE_BUSY*: sleeps a little (or, waiting for the write
+ * lock, as write_priority.c says: up to the deadline while another writer's
+ * claim stands) and returns 1 to retry, or 0 once the handle's timeout has
+ * passed. */
 int pd__busy_retry(pd_dict *d, int attempt);
 /* The same for a wait within b: 1 to retry, 0 once b is slept out. */
 int pd__budget_retry(pd__sleep_budget *b, int attempt);

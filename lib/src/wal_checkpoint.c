@@ -33,9 +33,10 @@
  * one per 4,096 frames, all the way back (p50 25 us an increment). So once
  * the WAL has kept growing to RESTART_FRAMES, a checkpoint that copied every
  * frame is followed by a RESTART checkpoint: it takes the write lock, copies
- * the frames committed while the first one ran, and waits for readers to
- * leave the WAL, so the next writer starts it again from the beginning. It
- * holds the write lock throughout, and its copy and two syncs took 13-25 ms
+ * the frames committed while the first one ran (now only the last few of
+ * them: below), and waits for readers to leave the WAL, so the next writer
+ * starts it again from the beginning. It holds the write lock throughout,
+ * and its copy and two syncs then took 13-25 ms
  * (instrumented build, 4 processes), about as long as the checkpointing
  * call's own stall; it sleeps RESTART_SLEEP_US at most waiting for the lock
  * and for readers, leaving the restart to the next checkpoint. Measured with

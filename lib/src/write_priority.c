@@ -101,10 +101,9 @@ static void futex_wake_all(_Atomic uint32_t *addr) {
 /* An existing object is ours only if it is a regular file of our size,
  * owned by us or by the database file's owner (anyone else could plant
  * one that makes every writer stand back). */
-static int object_is_ours(int fd, const struct stat *db) {
-  struct stat os;
-  return fstat(fd, &os) == 0 && S_ISREG(os.st_mode) && os.st_size == sizeof(priority_shared) &&
-         (os.st_uid == geteuid() || os.st_uid == db->st_uid);
+static int object_is_ours(const struct stat *os, const struct stat *db) {
+  return S_ISREG(os->st_mode) && os->st_size == sizeof(priority_shared) &&
+         (os->st_uid == geteuid() || os->st_uid == db->st_uid);
 }
 
 enum { MAPPED, NOT_READY, UNUSABLE };
@@ -134,11 +133,12 @@ static int map_object(const pd_dict *d, priority_shared **out) {
     fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0) return UNUSABLE;
     struct stat os;
-    if (fstat(fd, &os) == 0 && S_ISREG(os.st_mode) && os.st_size == 0) {
+    int known = fstat(fd, &os) == 0;
+    if (known && S_ISREG(os.st_mode) && os.st_size == 0) {
       close(fd); /* just created, not yet sized */
       return NOT_READY;
     }
-    if (!object_is_ours(fd, &db)) {
+    if (!known || !object_is_ours(&os, &db)) {
       close(fd);
       return UNUSABLE;
     }
@@ -222,6 +222,7 @@ static void refrain(priority_shared *s, uint32_t c, int64_t until_us) {
 
 void pd__write_priority_before_begin(pd_dict *d) {
   d->in_write_begin = 1;
+  if (d->wp_unusable) return; /* it never will be: no clock to read */
   d->write_wait_from_us = pd__now_us();
   /* Attached at the first write, not the first wait: a writer that never
    * had to wait is the one that must stand back for a claim. */
@@ -250,7 +251,7 @@ void pd__write_priority_wait(pd_dict *d, int64_t wait_us) {
     int64_t urgent_at = d->write_wait_from_us + URGENT_US;
     if (!c && now >= urgent_at && !try_claim(w)) c = atomic_load(&s->claim);
     if (c) refrain(s, c, pd__call_deadline(d));
-    else if (!w->claim && now < urgent_at)
+    else if (now < urgent_at) /* so no claim was tried */
       pd__sleep_us(now + wait_us < urgent_at ? wait_us : urgent_at - now);
   }
   w->released_seen = atomic_load(&s->released);
@@ -279,8 +280,8 @@ void pd__write_priority_forget_object(pd_dict *d) {
   int fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) return;
   uint32_t magic = 0; /* only ours is removed */
-  struct stat db;
-  if (stat(d->real_path, &db) == 0 && object_is_ours(fd, &db) &&
+  struct stat db, os;
+  if (stat(d->real_path, &db) == 0 && fstat(fd, &os) == 0 && object_is_ours(&os, &db) &&
       pread(fd, &magic, sizeof magic, 0) == (ssize_t)sizeof magic && magic == PRIORITY_MAGIC)
     shm_unlink(name);
   close(fd);
