@@ -410,7 +410,7 @@ typedef struct {
   int fd;
   sqlite3_int64 from, to; /* the last reservation */
 } pd__wal_reserve;
-void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int flags);
+void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int writer);
 void pd__wal_reserve_ahead(pd__wal_reserve *r, sqlite3_int64 off, sqlite3_int64 end);
 void pd__wal_reserve_close(pd__wal_reserve *r);
 int64_t pd__now_us(void);

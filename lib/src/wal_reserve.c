@@ -34,11 +34,13 @@
 /* Reserved at a time: past the end, at most this much is held unwritten. */
 #define RESERVE_BYTES ((sqlite3_int64)4 << 20)
 
-void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int flags) {
+void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int writer) {
   r->fd = -1;
   r->from = r->to = 0;
 #ifdef FALLOC_FL_KEEP_SIZE
-  if (flags & SQLITE_OPEN_READONLY) return; /* never written */
+  /* A read-only connection never writes the WAL (SQLite opens it
+   * read-write all the same, so its open flags do not tell). */
+  if (!writer) return;
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   /* Not 0-2: like SQLite (robust_open), never hold a standard stream's
    * number, which some later output of the program might be sent to. */
@@ -46,7 +48,7 @@ void pd__wal_reserve_open(pd__wal_reserve *r, const char *path, int flags) {
   else if (fd >= 0) close(fd);
 #else
   (void)path;
-  (void)flags;
+  (void)writer;
 #endif
 }
 

@@ -72,6 +72,7 @@ typedef struct {
   sqlite3_file *real;
   wal_file *wal;     /* this connection's WAL, while it is open */
   int write_locked;  /* this connection holds the WAL's write lock */
+  int readonly;      /* opened read-only (its WAL is opened read-write anyway) */
 } main_file;
 
 struct wal_file {
@@ -363,11 +364,11 @@ static int buffered_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, in
     w->real = real;
     w->main = db;
     db->wal = w;
-    if (rc == SQLITE_OK) pd__wal_reserve_open(&w->reserve, name, flags);
-    else w->reserve.fd = -1;
+    pd__wal_reserve_open(&w->reserve, name, rc == SQLITE_OK && !db->readonly);
     f->pMethods = &wal_methods;
   } else {
     ((main_file *)f)->real = real;
+    ((main_file *)f)->readonly = (flags & SQLITE_OPEN_READONLY) != 0;
     f->pMethods = &main_methods;
   }
   return rc;
