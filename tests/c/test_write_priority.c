@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #define CLAIM_AFTER_MS 100
+/* sizeof(priority_shared) in write_priority.c, checked against the object
+ * itself in the first test. */
+#define OBJECT_BYTES 24
 
 /* The name write_priority.c gives the file's object. */
 static const char *object_name(const char *path) {
@@ -39,6 +42,15 @@ static int object_exists(const char *path) {
   int fd = shm_open(object_name(path), O_RDONLY, 0);
   if (fd >= 0) close(fd);
   return fd >= 0;
+}
+
+static off_t object_size(const char *path) {
+  int fd = shm_open(object_name(path), O_RDONLY, 0);
+  if (fd < 0) fail_msg("no object for %s", path);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  close(fd);
+  return st.st_size;
 }
 
 /* The number of the claim standing in the file's object, 0 if none: its
@@ -171,6 +183,7 @@ static void test_write_priority__long_waiter_goes_before_a_newcomer(void **state
     start_writer(&b, path, "B");
     tu_sleep_ms(CLAIM_AFTER_MS);
     if (!standing_claim(path)) fail_msg("round %d: B has waited and claimed nothing", round);
+    assert_int_equal(object_size(path), OBJECT_BYTES);
     start_writer(&c, path, "C");
     tu_sleep_ms(1);
     commit_and_release(&a);
@@ -185,10 +198,12 @@ static void test_write_priority__long_waiter_goes_before_a_newcomer(void **state
   tu_rmdir(dir);
 }
 
-/* B claims, then is killed while it waits: its claim must not keep C
- * waiting. C's timeout is 10 s and a claim not renewed for 100 ms is
- * cleared, so C must be done well within 5 s; a claim never cleared would
- * hold C until its timeout. */
+/* B claims, then is stopped and killed while it waits. While its claim
+ * stands, C stands back even from a free lock: B is stopped (it renews its
+ * claim no more, which stays good for 100 ms) and A commits; 20 ms later C
+ * has not written. Then B's claim must not keep C waiting: C's timeout is
+ * 10 s and a claim not renewed for 100 ms is cleared, so C must be done
+ * well within 5 s; a claim never cleared would hold C until its timeout. */
 static void test_write_priority__killed_claimant_holds_nobody_back(void **state) {
   (void)state;
   const char *dir = tu_tmpdir();
@@ -202,10 +217,16 @@ static void test_write_priority__killed_claimant_holds_nobody_back(void **state)
   if (!claim) fail_msg("B has waited and claimed nothing");
   start_writer(&c, path, "C");
   tu_sleep_ms(CLAIM_AFTER_MS);
-  assert_int_equal(standing_claim(path), claim); /* still B's: C stands back */
+  assert_int_equal(standing_claim(path), claim); /* still B's: C has not cleared it */
+  assert_int_equal(kill(b.pid, SIGSTOP), 0);
+  commit_and_release(&a);
+  tu_sleep_ms(20);
+  char *before = order_of(path);
+  /* Killed before any assertion: a stopped child would outlive a failure. */
   assert_int_equal(kill(b.pid, SIGKILL), 0);
   assert_int_equal(tu_wait(b.pid), 128 + SIGKILL);
-  commit_and_release(&a);
+  assert_string_equal(before, "A"); /* the lock was free, and C stood back */
+  free(before);
   assert_true(writer_seconds(&c) < 5);
   char *order = order_of(path);
   assert_string_equal(order, "C");
@@ -261,7 +282,7 @@ static void test_write_priority__foreign_empty_object_is_left_alone(void **state
 
 static void test_write_priority__foreign_object_of_our_size_is_left_alone(void **state) {
   (void)state;
-  static const char foreign[24] = "24 bytes, not our magic"; /* sizeof(priority_shared) */
+  static const char foreign[OBJECT_BYTES] = "24 bytes, not our magic";
   foreign_object_is_left_alone(foreign, sizeof foreign);
 }
 
@@ -274,6 +295,15 @@ static int write_unable_to_size_the_object(void *arg) {
   signal(SIGXFSZ, SIG_IGN);
   struct rlimit one_byte = {1, 1};
   if (setrlimit(RLIMIT_FSIZE, &one_byte) != 0) return 3;
+  /* The premise: the limit does keep a new object from being sized. */
+  char probe[64];
+  snprintf(probe, sizeof probe, "/permadict-test-fsize-%d", (int)getpid());
+  int fd = shm_open(probe, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return 5;
+  int sized = ftruncate(fd, OBJECT_BYTES) == 0;
+  close(fd);
+  shm_unlink(probe);
+  if (sized) return 6;
   pd_val k = pd_text("k", 1), v = pd_int(1);
   if (pd_set(d, &k, &v) == PD_OK) return 4;
   pd_close(d);
